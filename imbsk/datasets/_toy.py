@@ -191,7 +191,9 @@ def _check_count_split(n_samples, imbalance_ratio):
         raise ValueError(f"imbalance_ratio must be a finite number >= 1; got {imbalance_ratio!r}.")
     n_minority = int(round(n_samples / (1 + imbalance_ratio)))
     if n_minority < 1 or n_samples - n_minority < 1:
-        need = int(np.ceil(1.5 + imbalance_ratio))
+        need = max(2, int(np.floor(0.5 * (1 + imbalance_ratio))))
+        while int(round(need / (1 + imbalance_ratio))) < 1:
+            need += 1
         raise ValueError(
             f"n_samples={n_samples} is too small to hold one minority sample at "
             f"imbalance_ratio={imbalance_ratio}; n_samples must be at least {need}."
