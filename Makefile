@@ -24,7 +24,7 @@ test: $(VENV)/.stamp-test
 	$(BIN)/python -m pytest -q
 
 docs: $(VENV)/.stamp-docs
-	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+	$(BIN)/python -m sphinx -E -W --keep-going -b html docs docs/_build/html
 
 clean:
 	rm -rf docs/_build docs/auto_examples docs/generated imbsk-demo
