@@ -82,7 +82,8 @@ def _decode(source, name, image_size):
         raise DatasetFileError(f"Cannot decode image file {name}: {exc}") from exc
     if arr.ndim == 2:
         return arr[np.newaxis]
-    return arr.transpose(2, 0, 1)
+    # np.stack keeps the inputs' memory order, so each image is made channels-first in memory here.
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 def _decode_chunk(chunk, image_size):
