@@ -1,5 +1,6 @@
 """CIFAR-10: the official python release (read without running pickled code) or an image-folder copy."""
 
+import codecs
 import hashlib
 import numbers
 import os
@@ -17,8 +18,10 @@ from ._image_folder import DatasetFileError, _load_image_archive, load_image_fol
 
 try:
     from numpy._core.multiarray import _reconstruct
+    from numpy._core.numeric import _frombuffer
 except ImportError:  # numpy < 2
     from numpy.core.multiarray import _reconstruct
+    from numpy.core.numeric import _frombuffer
 
 __all__ = ["CIFAR10_CLASSES", "CIFAR10_MD5", "CIFAR10_URL", "UnsafePickleError", "load_cifar10"]
 
@@ -33,12 +36,18 @@ _JPEG_ARCHIVE = "cifar10-jpeg.tar.gz"
 _SPLIT_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 
 # The official batches hold only dicts, lists, str/bytes, ints and numpy arrays; arrays are the only
-# objects rebuilt through globals. numpy 2 pickles name the private module ``numpy._core``.
+# objects rebuilt through globals. numpy 2 pickles name the private module ``numpy._core``. None of these
+# callables can do more than allocate an array.
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
+    # Protocol-5 pickles written by numpy rebuild arrays from a byte buffer instead.
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    # Python 3 writes bytes as _codecs.encode(str, "latin1") at protocols < 3; it only converts text.
+    ("_codecs", "encode"): codecs.encode,
 }
 
 
