@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imbsk.datasets import DatasetFileError, load_image_folder
-from imbsk.datasets import _image_folder
+from imbsk.datasets import DatasetFileError, _image_folder, load_image_folder
 
 
 def _save(path, array, mode=None):
