@@ -1,0 +1,733 @@
+"""Batched, per-sample-random image augmentations on torch tensors.
+
+Every augmentation takes a whole batch ``x`` of shape ``(N, C, H, W)`` and draws its random parameters
+for all ``N`` images at once, so one call costs a handful of tensor operations whatever ``N`` is. The
+same objects run on CPU (inside :class:`imbsk.sampling.AugmentedOverSampler`) and on GPU (inside a
+classifier during training): everything follows the device of ``x`` and nothing is copied to the host.
+
+Calling convention
+------------------
+``aug(x, generator=None) -> Tensor`` with the shape, dtype and device of ``x``.
+
+- ``uint8`` input is treated as pixel values in ``[0, 255]``: the work is done in ``float32`` and the
+  result is rounded and clamped back to ``uint8``.
+- Floating input is processed in its own dtype and returned unclamped, so any value convention works
+  (``[0, 1]``, ``[0, 255]``, standardised). Geometric transforms and blurs are convex combinations of
+  input values (plus the fill value ``0`` outside the image) and stay inside the input's range;
+  :class:`ColorJitter` and :class:`UnsharpMask` can leave it.
+- ``generator`` is an optional :class:`torch.Generator` on ``x``'s device; the same generator state
+  gives the same output.
+
+Each augmentation is a picklable scikit-learn style object (``get_params`` / ``set_params``, readable
+``repr``) and has a probability ``p`` of acting on each image independently. :class:`Compose` chains
+them; :func:`default_augmentation` returns the presets used for over-sampling; :func:`augment_array`
+runs any of them on a numpy array in chunks.
+"""
+
+import math
+import numbers
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+
+__all__ = [
+    "Augmentation",
+    "ColorJitter",
+    "Compose",
+    "GaussianBlur",
+    "RandomAffine",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "RandomSingleChannel",
+    "UnsharpMask",
+    "augment_array",
+    "default_augmentation",
+]
+
+_PRESETS = ("default", "light", "geometric", "channels", "strong")
+
+
+def _uniform(n, low, high, generator, like):
+    """``n`` draws from U(low, high) on ``like``'s device and float dtype."""
+    u = torch.rand(n, generator=generator, device=like.device, dtype=like.dtype)
+    return low + (high - low) * u
+
+
+def _coin(n, p, generator, like):
+    """Per-sample Bernoulli(p) mask; drawn even when p is 0 or 1 so that the random stream, and hence
+    the output for a given seed, does not depend on ``p``."""
+    return torch.rand(n, generator=generator, device=like.device) < p
+
+
+def _range(value, name, center=0.0, lower=None):
+    """``v`` -> ``(center - v, center + v)``; a pair is returned as given (after checks)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0 when a single number; got {name}={value!r}.")
+        low, high = center - value, center + value
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, numbers.Real) for v in value):
+        low, high = float(value[0]), float(value[1])
+        if low > high:
+            raise ValueError(f"{name} must be (low, high) with low <= high; got {name}={value!r}.")
+    else:
+        raise ValueError(f"{name} must be a non-negative number or a (low, high) pair; got {name}={value!r}.")
+    if lower is not None:
+        low = max(low, lower)
+    return float(low), float(high)
+
+
+def _check_p(p, name="p"):
+    if not (isinstance(p, numbers.Real) and not isinstance(p, bool) and 0 <= p <= 1):
+        raise ValueError(f"{name} must be a probability in [0, 1]; got {name}={p!r}.")
+    return float(p)
+
+
+def _check_images(x):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"Augmentations take a torch.Tensor of shape (N, C, H, W); got {type(x).__name__}.")
+    if x.ndim != 4:
+        raise ValueError(f"Augmentations take images of shape (N, C, H, W); got a tensor of shape {tuple(x.shape)}.")
+    if not (x.dtype == torch.uint8 or x.is_floating_point()):
+        raise ValueError(f"Augmentations take uint8 or floating tensors; got dtype {x.dtype}.")
+
+
+def _to_work(x):
+    return x.to(torch.float32) if x.dtype == torch.uint8 else x
+
+
+def _from_work(x, dtype):
+    if dtype == torch.uint8:
+        return x.round_().clamp_(0, 255).to(torch.uint8)
+    return x
+
+
+class Augmentation(BaseEstimator):
+    """Base class: validates the batch, converts uint8 to float and back, and calls ``_apply``.
+
+    Subclasses implement ``_apply(x, generator)`` on a floating batch and must not modify ``x`` in
+    place (a caller's tensor may be passed straight through).
+    """
+
+    def __call__(self, x, generator=None):
+        """Augment a batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, C, H, W), uint8 or floating
+            Images; left unchanged.
+        generator : torch.Generator, default=None
+            Random generator on ``x``'s device; ``None`` uses torch's global generator.
+
+        Returns
+        -------
+        torch.Tensor
+            Augmented images with the shape, dtype and device of ``x``.
+        """
+        _check_images(x)
+        if x.shape[0] == 0:
+            return x.clone()
+        return _from_work(self._apply(_to_work(x), generator), x.dtype)
+
+    def _apply(self, x, generator):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _Geometric(Augmentation):
+    """A transform that is a per-image affine map of pixel coordinates.
+
+    ``_maps`` returns (N, 2, 3) matrices ``M`` in pixel units about the image centre: the output pixel at
+    ``q`` reads the input at ``M [q; 1]``. :class:`Compose` multiplies the maps of consecutive geometric
+    transforms and resamples once, which is faster and interpolates once instead of several times.
+    """
+
+    _mode = "nearest"
+    padding_mode = "zeros"
+
+    def _maps(self, n, h, w, generator, like):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _apply(self, x, generator):
+        return _resample(x, self._maps(x.shape[0], *x.shape[-2:], generator, x), self._mode, self.padding_mode)
+
+
+def _check_padding_mode(mode):
+    if mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"padding_mode must be 'zeros', 'border' or 'reflection'; got padding_mode={mode!r}.")
+
+
+def _resample(x, maps, mode, padding_mode):
+    """One ``affine_grid`` + ``grid_sample`` call for pixel-unit maps (see :class:`_Geometric`)."""
+    _check_padding_mode(padding_mode)
+    h, w = x.shape[-2:]
+    # Pixel coordinates about the centre -> grid_sample's [-1, 1] with align_corners=False: x_n = x * 2 / w.
+    scale = torch.tensor([[1.0, h / w, 2.0 / w], [w / h, 1.0, 2.0 / h]], dtype=x.dtype, device=x.device)
+    grid = F.affine_grid(maps * scale, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=False)
+
+
+def _compose_maps(first, then):
+    """Map of ``first`` followed by ``then``: the output reads ``then``'s input, which reads ``first``'s."""
+    lin = first[:, :, :2] @ then[:, :, :2]
+    shift = first[:, :, :2] @ then[:, :, 2:] + first[:, :, 2:]
+    return torch.cat([lin, shift], dim=2)
+
+
+def _identity_maps(n, like):
+    eye = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=like.dtype, device=like.device)
+    return eye.expand(n, 2, 3)
+
+
+class Compose(Augmentation):
+    """Apply augmentations one after the other.
+
+    The uint8 -> float -> uint8 conversion is done once for the whole chain, so intermediate results
+    are not rounded. Consecutive geometric transforms (:class:`RandomHorizontalFlip`,
+    :class:`RandomAffine`, :class:`RandomCrop`) sharing a ``padding_mode`` are merged into one
+    resampling of the image (bilinear if any of them is), with the same random draws as when applied
+    one by one.
+
+    Parameters
+    ----------
+    transforms : list of Augmentation
+        Applied in order.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from imbsk.augment import Compose, RandomHorizontalFlip, RandomAffine
+    >>> aug = Compose([RandomHorizontalFlip(), RandomAffine(degrees=10)])
+    >>> x = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    >>> aug(x, generator=torch.Generator().manual_seed(0)).shape
+    torch.Size([4, 3, 16, 16])
+    """
+
+    def __init__(self, transforms):
+        self.transforms = transforms
+
+    def _apply(self, x, generator):
+        n, _, h, w = x.shape
+        maps, mode, padding = None, "nearest", None
+        for t in list(self.transforms) + [None]:
+            if t is not None and not isinstance(t, Augmentation):
+                raise TypeError(f"Compose takes Augmentation objects; got {t!r}.")
+            geometric = isinstance(t, _Geometric)
+            t_padding = None if not geometric or isinstance(t, RandomHorizontalFlip) else t.padding_mode
+            if maps is not None and not (geometric and (padding is None or t_padding in (None, padding))):
+                x = _resample(x, maps, mode, padding or "zeros")
+                maps, mode, padding = None, "nearest", None
+            if geometric:
+                m = t._maps(n, h, w, generator, x)
+                maps = m if maps is None else _compose_maps(maps, m)
+                mode = "bilinear" if "bilinear" in (mode, t._mode) else "nearest"
+                padding = padding or t_padding
+            elif t is not None:
+                x = t._apply(x, generator)
+        return x
+
+
+class RandomHorizontalFlip(_Geometric):
+    """Mirror each image left-right with probability ``p``.
+
+    Parameters
+    ----------
+    p : float, default=0.5
+        Probability that an image is flipped.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from imbsk.augment import RandomHorizontalFlip
+    >>> x = torch.arange(4.0).reshape(1, 1, 1, 4)
+    >>> RandomHorizontalFlip(p=1.0)(x)
+    tensor([[[[3., 2., 1., 0.]]]])
+    """
+
+    def __init__(self, p=0.5):
+        self.p = p
+
+    def _maps(self, n, h, w, generator, like):
+        flip = _coin(n, _check_p(self.p), generator, like)
+        maps = _identity_maps(n, like).clone()
+        maps[:, 0, 0] = torch.where(flip, -1.0, 1.0)
+        return maps
+
+    def _apply(self, x, generator):
+        # Alone, an exact flip is cheaper than resampling.
+        mask = _coin(x.shape[0], _check_p(self.p), generator, x)
+        return torch.where(mask[:, None, None, None], x.flip(-1), x)
+
+
+class RandomAffine(_Geometric):
+    """Random rotation, shear, zoom and translation in one ``affine_grid`` / ``grid_sample`` call.
+
+    Each image gets its own angle ``a``, shears ``sx, sy``, zoom ``z`` and shift ``t``; the output pixel
+    at ``q`` reads the input at ``A^-1 (q - t)`` with ``A = R(a) Sh(sx, sy) z``, about the image centre
+    and in pixel units (so non-square images are not distorted).
+
+    Parameters
+    ----------
+    degrees : float or (float, float), default=15
+        Rotation angle range in degrees; a number ``d`` means ``(-d, d)``.
+    translate : float, default=0.1
+        Maximum shift as a fraction of width (horizontally) and height (vertically).
+    scale : (float, float), default=(0.9, 1.1)
+        Zoom factor range; above 1 zooms in.
+    shear : float or (float, float), default=10
+        Shear angle range in degrees, drawn separately along x and y.
+    padding_mode : {"zeros", "border", "reflection"}, default="zeros"
+        What is read outside the image (see :func:`torch.nn.functional.grid_sample`).
+    interpolation : {"bilinear", "nearest"}, default="bilinear"
+        Sampling mode.
+    p : float, default=1.0
+        Probability that an image is transformed; the others are returned exactly.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from imbsk.augment import RandomAffine
+    >>> aug = RandomAffine(degrees=20, shear=5, scale=(0.8, 1.2))
+    >>> x = torch.randint(0, 256, (8, 3, 12, 12), dtype=torch.uint8)
+    >>> y = aug(x, generator=torch.Generator().manual_seed(0))
+    >>> y.dtype, y.shape
+    (torch.uint8, torch.Size([8, 3, 12, 12]))
+    """
+
+    def __init__(
+        self, degrees=15, translate=0.1, scale=(0.9, 1.1), shear=10, padding_mode="zeros", interpolation="bilinear",
+        p=1.0,
+    ):
+        self.degrees = degrees
+        self.translate = translate
+        self.scale = scale
+        self.shear = shear
+        self.padding_mode = padding_mode
+        self.interpolation = interpolation
+        self.p = p
+
+    @property
+    def _mode(self):
+        if self.interpolation not in ("bilinear", "nearest"):
+            raise ValueError(
+                f"interpolation must be 'bilinear' or 'nearest'; got interpolation={self.interpolation!r}."
+            )
+        return self.interpolation
+
+    def _maps(self, n, h, w, generator, like):
+        deg_lo, deg_hi = _range(self.degrees, "degrees")
+        sh_lo, sh_hi = _range(self.shear, "shear")
+        z_lo, z_hi = _range(self.scale, "scale")
+        if z_lo <= 0:
+            raise ValueError(f"scale must be positive; got scale={self.scale!r}.")
+        if not (isinstance(self.translate, numbers.Real) and 0 <= self.translate <= 1):
+            raise ValueError(f"translate must be a fraction in [0, 1]; got translate={self.translate!r}.")
+        _check_padding_mode(self.padding_mode)
+        p = _check_p(self.p)
+        a = torch.deg2rad(_uniform(n, deg_lo, deg_hi, generator, like))
+        sx = torch.tan(torch.deg2rad(_uniform(n, sh_lo, sh_hi, generator, like)))
+        sy = torch.tan(torch.deg2rad(_uniform(n, sh_lo, sh_hi, generator, like)))
+        z = _uniform(n, z_lo, z_hi, generator, like)
+        tx = _uniform(n, -self.translate, self.translate, generator, like) * w
+        ty = _uniform(n, -self.translate, self.translate, generator, like) * h
+        apply = _coin(n, p, generator, like)
+
+        cos, sin = torch.cos(a), torch.sin(a)
+        # A = R @ [[1, sx], [sy, 1]] * z, written out to stay batched.
+        a11 = (cos - sin * sy) * z
+        a12 = (cos * sx - sin) * z
+        a21 = (sin + cos * sy) * z
+        a22 = (sin * sx + cos) * z
+        det = a11 * a22 - a12 * a21
+        i11, i12, i21, i22 = a22 / det, -a12 / det, -a21 / det, a11 / det
+        b1 = -(i11 * tx + i12 * ty)
+        b2 = -(i21 * tx + i22 * ty)
+        maps = torch.stack([torch.stack([i11, i12, b1], dim=-1), torch.stack([i21, i22, b2], dim=-1)], dim=1)
+        return torch.where(apply[:, None, None], maps, _identity_maps(n, like))
+
+
+class RandomCrop(_Geometric):
+    """Pad every side by ``padding`` pixels and crop a random window of the original size.
+
+    Equivalently, shift each image by a random whole number of pixels in ``[-padding, padding]`` along
+    each axis.
+
+    Parameters
+    ----------
+    padding : int, default=4
+        Pixels added on each side; the largest shift.
+    padding_mode : {"zeros", "border", "reflection"}, default="zeros"
+        How the uncovered border is filled: 0, the nearest edge pixel, or a mirror image.
+    p : float, default=1.0
+        Probability that an image is shifted.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from imbsk.augment import RandomCrop
+    >>> x = torch.randint(0, 256, (5, 3, 8, 8), dtype=torch.uint8)
+    >>> RandomCrop(padding=2)(x, generator=torch.Generator().manual_seed(0)).shape
+    torch.Size([5, 3, 8, 8])
+    """
+
+    def __init__(self, padding=4, padding_mode="zeros", p=1.0):
+        self.padding = padding
+        self.padding_mode = padding_mode
+        self.p = p
+
+    def _maps(self, n, h, w, generator, like):
+        pad = self.padding
+        if not (isinstance(pad, numbers.Integral) and not isinstance(pad, bool) and pad >= 0):
+            raise ValueError(f"padding must be a non-negative int; got padding={pad!r}.")
+        _check_padding_mode(self.padding_mode)
+        p = _check_p(self.p)
+        shift = torch.randint(-pad, pad + 1, (n, 2), generator=generator, device=like.device).to(like.dtype)
+        apply = _coin(n, p, generator, like)
+        maps = _identity_maps(n, like).clone()
+        maps[:, :, 2] = torch.where(apply[:, None], shift, 0.0)
+        return maps
+
+
+def _gaussian_weights(sigma, radius):
+    """(N,) sigmas -> (N, 2 * radius + 1) normalised 1-D Gaussian kernels."""
+    offsets = torch.arange(-radius, radius + 1, device=sigma.device, dtype=sigma.dtype)
+    w = torch.exp(-0.5 * (offsets[None, :] / sigma[:, None]) ** 2)
+    return w / w.sum(dim=1, keepdim=True)
+
+
+def _separable_blur(x, weights):
+    """Blur each image with its own 1-D kernel along H then W (reflect padding).
+
+    The loop runs over the kernel taps (at most ~2 * 3 * sigma + 1), never over images; accumulating in
+    place keeps one temporary per pass.
+    """
+    k = weights.shape[1]
+    r = k // 2
+    w = weights[:, None, None, None, :]  # (N, 1, 1, 1, k)
+    h_, w_ = x.shape[-2:]
+    xp = F.pad(x, (0, 0, r, r), mode="reflect")
+    out = xp[:, :, 0:h_, :] * w[..., 0]
+    for i in range(1, k):
+        out.addcmul_(xp[:, :, i:i + h_, :], w[..., i])
+    xp = F.pad(out, (r, r, 0, 0), mode="reflect")
+    out = xp[:, :, :, 0:w_] * w[..., 0]
+    for i in range(1, k):
+        out.addcmul_(xp[:, :, :, i:i + w_], w[..., i])
+    return out
+
+
+def _where_applied(x, apply, func):
+    """``func`` on the images where ``apply`` is set, ``x`` elsewhere.
+
+    On CPU only the selected images are computed; on other devices the whole batch is, because selecting
+    a data-dependent subset would wait for the device.
+    """
+    if x.device.type != "cpu":
+        return torch.where(apply[:, None, None, None], func(x, slice(None)), x)
+    idx = apply.nonzero().squeeze(1)
+    out = x.clone()
+    if len(idx):
+        out[idx] = func(x[idx], idx)
+    return out
+
+
+def _blur_radius(sigma_max, h, w):
+    # reflect padding needs radius < size; a radius of 3 sigma keeps > 99% of the Gaussian's mass.
+    return int(max(1, min(math.ceil(3 * sigma_max), h - 1, w - 1)))
+
+
+class GaussianBlur(Augmentation):
+    """Gaussian blur with a per-image standard deviation.
+
+    Parameters
+    ----------
+    sigma : float or (float, float), default=(0.1, 1.5)
+        Standard deviation range in pixels (a number means that fixed value).
+    p : float, default=0.5
+        Probability that an image is blurred.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from imbsk.augment import GaussianBlur
+    >>> x = torch.rand(2, 3, 10, 10)
+    >>> y = GaussianBlur(sigma=1.0, p=1.0)(x)
+    >>> bool(y.std() < x.std())
+    True
+    """
+
+    def __init__(self, sigma=(0.1, 1.5), p=0.5):
+        self.sigma = sigma
+        self.p = p
+
+    def _apply(self, x, generator):
+        lo, hi = (float(self.sigma),) * 2 if isinstance(self.sigma, numbers.Real) else _range(self.sigma, "sigma")
+        if lo <= 0:
+            raise ValueError(f"sigma must be positive; got sigma={self.sigma!r}.")
+        n, _, h, w = x.shape
+        if min(h, w) < 2:
+            return x
+        sigma = _uniform(n, lo, hi, generator, x)
+        apply = _coin(n, _check_p(self.p), generator, x)
+        weights = _gaussian_weights(sigma, _blur_radius(hi, h, w))
+        return _where_applied(x, apply, lambda xs, idx: _separable_blur(xs, weights[idx]))
+
+
+class UnsharpMask(Augmentation):
+    """Sharpen: ``x + amount * (x - blur(x))`` with a per-image ``amount``.
+
+    Parameters
+    ----------
+    amount : float or (float, float), default=(0.5, 1.5)
+        Strength range (a number means that fixed value).
+    sigma : float, default=1.0
+        Standard deviation of the blur that defines the detail layer, in pixels.
+    p : float, default=0.5
+        Probability that an image is sharpened.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from imbsk.augment import UnsharpMask
+    >>> x = torch.randint(0, 256, (2, 1, 8, 8), dtype=torch.uint8)
+    >>> UnsharpMask(p=1.0)(x).dtype
+    torch.uint8
+    """
+
+    def __init__(self, amount=(0.5, 1.5), sigma=1.0, p=0.5):
+        self.amount = amount
+        self.sigma = sigma
+        self.p = p
+
+    def _apply(self, x, generator):
+        lo, hi = (float(self.amount),) * 2 if isinstance(self.amount, numbers.Real) else _range(self.amount, "amount")
+        if not (isinstance(self.sigma, numbers.Real) and self.sigma > 0):
+            raise ValueError(f"sigma must be a positive number; got sigma={self.sigma!r}.")
+        n, _, h, w = x.shape
+        if min(h, w) < 2:
+            return x
+        amount = _uniform(n, lo, hi, generator, x)[:, None, None, None]
+        apply = _coin(n, _check_p(self.p), generator, x)
+        sigma = torch.full((1,), float(self.sigma), device=x.device, dtype=x.dtype)
+        weights = _gaussian_weights(sigma, _blur_radius(self.sigma, h, w))
+
+        def sharpen(xs, idx):
+            return xs + amount[idx] * (xs - _separable_blur(xs, weights.expand(len(xs), -1)))
+
+        return _where_applied(x, apply, sharpen)
+
+
+class RandomSingleChannel(Augmentation):
+    """Keep one randomly chosen channel of each image; zero the others or copy the kept one into them.
+
+    With ``mode="replicate"`` an RGB image becomes a grey image made of its red, green or blue plane;
+    with ``mode="zero"`` it becomes a pure red, green or blue image.
+
+    Parameters
+    ----------
+    mode : {"zero", "replicate"}, default="replicate"
+        What happens to the channels that are not kept.
+    p : float, default=0.5
+        Probability that an image is changed.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from imbsk.augment import RandomSingleChannel
+    >>> x = torch.arange(3.0).reshape(1, 3, 1, 1).expand(1, 3, 2, 2)
+    >>> y = RandomSingleChannel(mode="replicate", p=1.0)(x, torch.Generator().manual_seed(0))
+    >>> bool((y == y[:, :1]).all())
+    True
+    """
+
+    def __init__(self, mode="replicate", p=0.5):
+        self.mode = mode
+        self.p = p
+
+    def _apply(self, x, generator):
+        if self.mode not in ("zero", "replicate"):
+            raise ValueError(f"mode must be 'zero' or 'replicate'; got mode={self.mode!r}.")
+        n, c = x.shape[:2]
+        keep = torch.randint(0, c, (n,), generator=generator, device=x.device)
+        apply = _coin(n, _check_p(self.p), generator, x)
+        if self.mode == "zero":
+            mask = (torch.arange(c, device=x.device)[None, :] == keep[:, None]).to(x.dtype)
+            out = x * mask[:, :, None, None]
+        else:
+            out = x[torch.arange(n, device=x.device), keep][:, None].expand_as(x)
+        return torch.where(apply[:, None, None, None], out, x)
+
+
+class ColorJitter(Augmentation):
+    """Random brightness, contrast and saturation, applied in that order.
+
+    Brightness multiplies the image by ``f``; contrast and saturation blend it with its mean grey level
+    and its grey version (ITU-R 601 weights; only for 3-channel images) by ``f``. Each ``f`` is drawn
+    from ``[max(0, 1 - v), 1 + v]``. No value range is assumed; uint8 output is clamped to [0, 255].
+
+    Parameters
+    ----------
+    brightness, contrast, saturation : float, default=0.2
+        Strength ``v`` of each change; 0 turns it off.
+    p : float, default=1.0
+        Probability that an image is changed.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from imbsk.augment import ColorJitter
+    >>> x = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8)
+    >>> ColorJitter(brightness=0.5)(x, torch.Generator().manual_seed(0)).shape
+    torch.Size([4, 3, 8, 8])
+    """
+
+    def __init__(self, brightness=0.2, contrast=0.2, saturation=0.2, p=1.0):
+        self.brightness = brightness
+        self.contrast = contrast
+        self.saturation = saturation
+        self.p = p
+
+    def _apply(self, x, generator):
+        n, c = x.shape[:2]
+        factors = []
+        for name in ("brightness", "contrast", "saturation"):
+            lo, hi = _range(getattr(self, name), name, center=1.0, lower=0.0)
+            factors.append(_uniform(n, lo, hi, generator, x))
+        fb, fc, fs = factors
+        apply = _coin(n, _check_p(self.p), generator, x)
+        if c == 3:
+            gray_w = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device)
+        else:
+            gray_w = torch.full((c,), 1.0 / c, dtype=x.dtype, device=x.device)
+            fs = torch.ones_like(fs)  # saturation needs colour channels
+        # The three steps are linear in the colours, so they collapse into one per-image c x c matrix and
+        # offset (one pass over the pixels instead of six):
+        #   out = fc fb (fs x + (1 - fs) gray(x)) + (1 - fc) fb mean(gray(x)).
+        mean_gray = (x.mean(dim=(-2, -1)) * gray_w).sum(dim=1)
+        eye = torch.eye(c, dtype=x.dtype, device=x.device)
+        matrix = (fc * fb)[:, None, None] * (fs[:, None, None] * eye + (1 - fs)[:, None, None] * gray_w[None, None, :])
+        offset = ((1 - fc) * fb * mean_gray)[:, None].expand(n, c)
+        matrix = torch.where(apply[:, None, None], matrix, eye)
+        offset = torch.where(apply[:, None], offset, torch.zeros_like(offset))
+        out = torch.baddbmm(offset[:, :, None], matrix, x.reshape(n, c, -1))
+        return out.reshape(x.shape)
+
+
+def default_augmentation(preset="default"):
+    """Augmentations for over-sampling images with :class:`~imbsk.sampling.AugmentedOverSampler`.
+
+    Parameters
+    ----------
+    preset : {"default", "light", "geometric", "channels", "strong"}, default="default"
+        - ``"default"``: flip, rotation/shear/zoom/shift, mild colour jitter, occasional blur or sharpening;
+        - ``"light"``: flip and 4-pixel random crop (the usual CIFAR training augmentation);
+        - ``"geometric"``: flip and a stronger rotation/shear/zoom;
+        - ``"channels"``: single-channel copies, blur and sharpening;
+        - ``"strong"``: everything above.
+
+    Returns
+    -------
+    Compose
+
+    Examples
+    --------
+    >>> from imbsk.augment import default_augmentation
+    >>> aug = default_augmentation("light")
+    >>> [type(t).__name__ for t in aug.transforms]
+    ['RandomHorizontalFlip', 'RandomCrop']
+    """
+    if preset == "default":
+        return Compose([
+            RandomHorizontalFlip(),
+            RandomAffine(degrees=15, translate=0.1, scale=(0.9, 1.1), shear=10, padding_mode="reflection"),
+            ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2),
+            GaussianBlur(sigma=(0.3, 1.0), p=0.2),
+            UnsharpMask(amount=(0.5, 1.5), p=0.2),
+        ])
+    if preset == "light":
+        return Compose([RandomHorizontalFlip(), RandomCrop(padding=4)])
+    if preset == "geometric":
+        return Compose([
+            RandomHorizontalFlip(),
+            RandomAffine(degrees=30, translate=0.1, scale=(0.8, 1.2), shear=20, padding_mode="reflection"),
+        ])
+    if preset == "channels":
+        return Compose([
+            RandomSingleChannel(mode="replicate", p=0.5),
+            GaussianBlur(sigma=(0.5, 1.5), p=0.5),
+            UnsharpMask(amount=(0.5, 2.0), p=0.5),
+        ])
+    if preset == "strong":
+        return Compose([
+            RandomHorizontalFlip(),
+            RandomAffine(degrees=30, translate=0.1, scale=(0.8, 1.2), shear=20, padding_mode="reflection"),
+            RandomCrop(padding=2, padding_mode="reflection"),
+            ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3),
+            RandomSingleChannel(mode="replicate", p=0.2),
+            GaussianBlur(sigma=(0.3, 1.5), p=0.3),
+            UnsharpMask(amount=(0.5, 2.0), p=0.3),
+        ])
+    raise ValueError(f"preset must be one of {_PRESETS}; got preset={preset!r}.")
+
+
+def torch_generator(random_state, device="cpu"):
+    """A :class:`torch.Generator` on ``device`` seeded from a numpy ``random_state`` (int, RandomState or None).
+
+    A RandomState instance is advanced by one draw, as scikit-learn estimators do when they derive seeds.
+    """
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    return torch.Generator(device=torch.device(device)).manual_seed(seed)
+
+
+def augment_array(X, augmentation=None, random_state=None, batch_size=256, device="cpu"):
+    """Augment a numpy image array in chunks and return a new array of the same shape and dtype.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, C, H, W) or (N, H, W), uint8 or floating
+        Images; not modified. ``(N, H, W)`` is treated as single-channel.
+    augmentation : Augmentation or str, default=None
+        An augmentation object, a preset name of :func:`default_augmentation`, or ``None`` for
+        ``default_augmentation()``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the torch generator; the same seed (and ``batch_size``) gives the same output.
+    batch_size : int, default=256
+        Images per vectorised call. Small batches keep the float temporaries in the CPU cache, which is
+        several times faster than one huge batch; on a GPU larger batches pay off.
+    device : str or torch.device, default="cpu"
+        Where the work is done.
+
+    Returns
+    -------
+    ndarray
+        Augmented copy of ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imbsk.augment import augment_array
+    >>> X = np.random.RandomState(0).randint(0, 256, (6, 3, 16, 16)).astype(np.uint8)
+    >>> Xa = augment_array(X, "default", random_state=0)
+    >>> Xa.shape, Xa.dtype
+    ((6, 3, 16, 16), dtype('uint8'))
+    """
+    X = np.asarray(X)
+    if X.ndim not in (3, 4):
+        raise ValueError(f"X must be images of shape (N, C, H, W) or (N, H, W); got shape {X.shape}.")
+    if not (X.dtype == np.uint8 or np.issubdtype(X.dtype, np.floating)):
+        raise ValueError(f"X must be uint8 or floating; got dtype {X.dtype}.")
+    if not (isinstance(batch_size, numbers.Integral) and batch_size > 0):
+        raise ValueError(f"batch_size must be a positive int; got batch_size={batch_size!r}.")
+    if augmentation is None or isinstance(augmentation, str):
+        augmentation = default_augmentation(augmentation or "default")
+    if not callable(augmentation):
+        raise ValueError(f"augmentation must be an Augmentation, a preset name or None; got {augmentation!r}.")
+    generator = torch_generator(random_state, device=device)
+    squeeze = X.ndim == 3
+    images = X[:, None] if squeeze else X
+    out = np.empty_like(images)
+    for start in range(0, len(images), batch_size):
+        chunk = torch.as_tensor(np.ascontiguousarray(images[start:start + batch_size]), device=device)
+        out[start:start + batch_size] = augmentation(chunk, generator=generator).cpu().numpy()
+    return out[:, 0] if squeeze else out
