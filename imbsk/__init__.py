@@ -2,4 +2,6 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from .classifier import CNNClassifier  # noqa: E402
+
+__all__ = ["CNNClassifier", "__version__"]

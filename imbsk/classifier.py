@@ -1,0 +1,1135 @@
+"""``CNNClassifier``: a scikit-learn classifier that trains a neural network on images (or tables).
+
+The class is a :class:`skorch.NeuralNetClassifier` whose behaviour is changed through skorch's
+hooks only (``initialize_*``, ``get_split_datasets``, ``get_iterator``, ``train_step*``,
+``validation_step``, ``evaluation_step``, ``infer``, ``get_loss``, ``run_single_epoch``, callbacks).
+What it changes, and why:
+
+* sklearn conventions: any labels (strings, ``{3, 7}``) through ``classes_``; ``predict`` returns
+  those labels; no internal validation split unless asked for; a criterion on logits;
+  ``device="auto"``; validation of every input with errors that name the problem.
+* imbalance remedies as plain parameters (losses, balanced batches, deferred re-weighting, post-hoc
+  logit adjustment), with all class priors taken from the ``y`` that ``fit`` receives, so each CV
+  fold and each resampled set uses its own counts.
+* a fast path: the training data is one tensor on the device (uint8 images stay uint8), batches
+  are index gathers from it, augmentation and normalisation run on whole batches there, and the
+  loop never waits for the device (the loss is accumulated on the device and read once an epoch).
+"""
+
+import copy
+import inspect
+import math
+import warnings
+from contextlib import contextmanager, nullcontext
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils import assert_all_finite, check_array, check_random_state, column_or_1d
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+from sklearn.utils.multiclass import check_classification_targets
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PrintLog
+from skorch.utils import TeeGenerator, to_tensor
+from torch import nn
+from torch.utils.data import Subset
+
+from .augment import default_augmentation
+from .batching import DeviceBatchIterator, DeviceDataset
+from .losses import LOSSES, class_weights
+from .models import MODULES, get_module_class
+
+__all__ = ["CNNClassifier", "LOSS_NAMES"]
+
+#: Loss names accepted by ``CNNClassifier(loss=...)``.
+LOSS_NAMES = ("ce", "weighted_ce", "focal", "class_balanced", "ldam", "balanced_softmax", "logit_adjusted")
+
+_OPTIMIZERS = {"sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
+_AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+# Keyword arguments the classifier fills in from the training data; users cannot override them.
+_DATA_KWARGS = ("class_counts",)
+
+
+class _Normalizer(nn.Module):
+    """Convert a batch to float32 and standardise it with statistics learned in ``fit``."""
+
+    def __init__(self, mean, std, channels_last=False, flatten=False):
+        super().__init__()
+        mean = torch.as_tensor(np.asarray(mean, dtype=np.float32))
+        std = torch.as_tensor(np.asarray(std, dtype=np.float32))
+        self.register_buffer("scale", 1.0 / std)
+        self.register_buffer("shift", -mean / std)
+        self.identity = bool(torch.all(mean == 0) and torch.all(std == 1))
+        self.channels_last = channels_last
+        self.flatten = flatten
+
+    def forward(self, x):
+        x = x.float()
+        if not self.identity:
+            shape = (1, -1) + (1,) * (x.ndim - 2)
+            x = torch.addcmul(self.shift.view(shape), x, self.scale.view(shape))
+        if self.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if self.flatten:
+            x = x.flatten(1)
+        return x
+
+
+class _EpochProgressBar(Callback):
+    """One tqdm bar per ``fit``, advanced once per epoch (a per-batch bar would need a host sync)."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(total=net.max_epochs, desc=type(net).__name__, unit="epoch", leave=False)
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        self.bar_.set_postfix({k: round(row[k], 4) for k in ("train_loss", "valid_bacc") if k in row}, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        if getattr(self, "bar_", None) is not None:
+            self.bar_.close()
+        self.bar_ = None
+
+
+def _accepted_kwargs(cls):
+    """Names of the keyword arguments of ``cls.__init__``, or None if it takes ``**kwargs``."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.name != "self" and p.kind is not p.VAR_POSITIONAL}
+
+
+def _check_kwargs(prefix, cls, kwargs):
+    accepted = _accepted_kwargs(cls)
+    if accepted is None:
+        return
+    unknown = sorted(set(kwargs) - accepted)
+    if unknown:
+        raise ValueError(
+            f"{', '.join(prefix + '__' + k for k in unknown)}: not a parameter of {cls.__name__}; "
+            f"it accepts {', '.join(sorted(accepted)) or 'no parameters'}."
+        )
+
+
+class CNNClassifier(NeuralNetClassifier):
+    """Neural-network classifier for (imbalanced) images, with scikit-learn's interface.
+
+    Trains a CNN (or an MLP on tabular data) with PyTorch through skorch, and behaves like any
+    scikit-learn classifier: it goes into a ``Pipeline`` (also after an imbalanced-learn sampler),
+    ``GridSearchCV``, ``cross_validate`` or ``TunedThresholdClassifierCV``. Every standard
+    deep-learning remedy for class imbalance is a plain parameter, and all class priors are taken
+    from the ``y`` given to ``fit``.
+
+    Parameters
+    ----------
+    module : str or torch.nn.Module subclass, default="auto"
+        The network: a name of :data:`imbsk.models.MODULES` (``"simple_cnn"``, ``"resnet20"``,
+        ``"resnet32"``, ``"resnet56"``, ``"mlp"``), any ``nn.Module`` class, or an instance (trained
+        on a copy). ``"auto"`` uses ``"simple_cnn"`` for 4-D and ``"mlp"`` for 2-D ``X``. The keyword
+        arguments ``n_classes``, ``in_channels`` and ``n_features`` are filled in from the training
+        data when the class accepts them; others are set as ``module__<name>`` (for example
+        ``module__width=16`` or ``module__hidden_sizes=(32,)``).
+    loss : str or torch.nn.Module subclass, default="ce"
+        ``"ce"`` (cross-entropy), ``"weighted_ce"`` (cross-entropy with ``class_weight`` weights),
+        ``"focal"``, ``"class_balanced"``, ``"ldam"``, ``"balanced_softmax"``, ``"logit_adjusted"``
+        (:mod:`imbsk.losses`), or any criterion class taking ``(logits, target)``. Hyper-parameters
+        are set as ``criterion__<name>``: ``criterion__gamma`` (focal, class_balanced),
+        ``criterion__beta`` (class_balanced), ``criterion__max_margin`` and ``criterion__scale``
+        (ldam), ``criterion__tau`` (logit_adjusted), ``criterion__label_smoothing`` (ce). Class
+        counts are passed by the classifier. With ``"ldam"``, a module that accepts
+        ``normalized_classifier`` gets ``True`` unless set otherwise.
+    class_weight : {"inverse", "sqrt_inverse", "effective"}, default="inverse"
+        Per-class weights (see :func:`imbsk.losses.class_weights`) used by ``loss="weighted_ce"``
+        and by deferred re-weighting.
+    weight_beta : float in [0, 1), default=0.9999
+        ``beta`` of the effective-number weights (``class_weight="effective"``).
+    batch_balance : {"none", "class", "sqrt"}, default="none"
+        How training batches are drawn each epoch: shuffled (``"none"``), every class equally likely
+        (``"class"``), or class ``c`` with probability proportional to ``sqrt(n_c)`` (``"sqrt"``).
+        Only indices are sampled; ``X`` is never copied.
+    reweight_epoch : int or None, default=None
+        Deferred re-weighting (Cao et al. 2019): from this epoch on (counting from 0) the loss uses
+        ``class_weight`` weights. ``None`` disables it.
+    tau : float, default=0.0
+        Post-hoc logit adjustment (Menon et al. 2021): ``predict_proba`` and ``predict`` use
+        ``logits - tau * log(prior)``, with the class prior of the training labels.
+    optimizer : {"sgd", "adamw"} or torch.optim.Optimizer subclass, default="sgd"
+        Other optimiser arguments can be passed as ``optimizer__<name>``.
+    lr : float, default=0.05
+        Peak learning rate.
+    momentum : float, default=0.9
+        SGD momentum (ignored by other optimisers).
+    nesterov : bool, default=True
+        Nesterov momentum for SGD (needs ``momentum > 0``).
+    weight_decay : float, default=5e-4
+        Weight decay (decoupled for AdamW).
+    lr_schedule : {"cosine", "step", "constant"}, default="cosine"
+        Learning-rate schedule after the warm-up, updated every batch.
+    warmup_epochs : int, default=0
+        Epochs of linear warm-up from ``lr / steps`` to ``lr``.
+    lr_milestones : sequence of int or None, default=None
+        Epochs at which ``lr_schedule="step"`` multiplies the rate by ``lr_gamma``; ``None`` means
+        half and three quarters of ``max_epochs``.
+    lr_gamma : float, default=0.1
+        Decay factor of the step schedule.
+    max_epochs : int, default=30
+        Number of training epochs.
+    batch_size : int, default=128
+        Batch size for training and prediction.
+    augment : None, str or callable, default=None
+        On-the-fly training augmentation applied to whole batches on the device: a preset name of
+        :func:`imbsk.augment.default_augmentation` (``"light"`` is the usual CIFAR flip and crop) or
+        a callable ``aug(x) -> x`` on (N, C, H, W) tensors such as the objects of
+        :mod:`imbsk.augment`. Images only.
+    normalize : bool, default=True
+        Standardise inputs with per-channel (images) or per-feature (tables) mean and standard
+        deviation learned in ``fit``. If False, inputs are only converted to float.
+    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+        Mixed precision on CUDA devices (autocast; ``"fp16"`` adds gradient scaling). ``"auto"``
+        uses bf16 where the GPU supports it, else fp16. On CPU training is always fp32.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training data, stop when its balanced
+        accuracy has not improved for ``patience`` epochs, and keep the best weights.
+    validation_fraction : float, default=0.1
+        Size of the early-stopping validation split.
+    patience : int, default=5
+        Epochs without improvement before early stopping.
+    progress_bar : bool, default=False
+        Show a tqdm progress bar over epochs.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batch order, dropout, augmentation and the validation split.
+        With an int, two fits on CPU give identical results. torch's global random state is
+        restored after ``fit``.
+    device : str, default="auto"
+        ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+    classes : array-like or None, default=None
+        All class labels. Give them when a training set may lack a class (for example a CV fold),
+        so that ``predict_proba`` always has one column per class.
+    criterion : torch.nn.Module subclass or None, default=None
+        skorch's name for the loss; when given it replaces ``loss``.
+    train_split : callable or None, default=None
+        A skorch split (such as ``skorch.dataset.ValidSplit(5, stratified=True)``) for an internal
+        validation set. ``None``: train on all data (what ``cross_validate`` and ``GridSearchCV``
+        expect). Use ``early_stopping`` for a stratified split with balanced-accuracy stopping.
+    callbacks : list or None, default=None
+        Extra skorch callbacks.
+    warm_start : bool, default=False
+        Continue training the fitted network (and keep its normalisation) on the next ``fit``.
+    verbose : int, default=0
+        Print one line per epoch if positive.
+    **kwargs
+        skorch-style routed parameters: ``module__*``, ``criterion__*``, ``optimizer__*``,
+        ``callbacks__*``; and the remaining :class:`skorch.NeuralNet` parameters (``compile``, ...).
+        ``iterator_train``, ``iterator_valid`` and ``dataset`` are not used: batches come from the
+        device-resident iterator of :mod:`imbsk.batching`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (``classes`` if given, else the sorted labels seen in ``fit``).
+    class_counts_ : ndarray of shape (n_classes,)
+        Training samples per class in the last ``fit``.
+    class_prior_ : ndarray of shape (n_classes,)
+        Class frequencies used by ``tau`` (empty classes count as one sample).
+    n_features_in_ : int
+        Number of input features (``C * H * W`` for images).
+    input_shape_ : tuple
+        Shape of one sample, ``(C, H, W)`` or ``(n_features,)``.
+    mean_, std_ : ndarray
+        Normalisation statistics per channel (images) or feature (tables).
+    device_ : str
+        Device the network lives on.
+    module_ : torch.nn.Module
+        The trained network.
+    criterion_ : torch.nn.Module
+        The loss.
+    optimizer_ : torch.optim.Optimizer
+        The optimiser.
+    history_ : skorch.History
+        Per-epoch ``train_loss`` (and ``valid_loss``, ``valid_bacc`` with a validation split).
+
+    See Also
+    --------
+    imbsk.batching.BalancedIndexSampler : the per-epoch balanced index sampling.
+    imbsk.losses : the imbalance losses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imbsk import CNNClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(60, 3, 8, 8), dtype=np.uint8)
+    >>> y = np.array(["cat"] * 50 + ["dog"] * 10)
+    >>> clf = CNNClassifier(module__width=4, max_epochs=2, batch_balance="class", random_state=0)
+    >>> clf.fit(X, y).predict(X[:3]).shape
+    (3,)
+    >>> clf.classes_
+    array(['cat', 'dog'], dtype='<U3')
+    """
+
+    _parameter_constraints = {
+        "module": [StrOptions(set(MODULES) | {"auto"}), type, nn.Module],
+        "loss": [StrOptions(set(LOSS_NAMES)), type],
+        "class_weight": [StrOptions({"inverse", "sqrt_inverse", "effective"})],
+        "weight_beta": [Interval(Real, 0, 1, closed="left")],
+        "batch_balance": [StrOptions({"none", "class", "sqrt"})],
+        "reweight_epoch": [Interval(Integral, 0, None, closed="left"), None],
+        "tau": [Interval(Real, None, None, closed="neither")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterov": ["boolean"],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"cosine", "step", "constant"})],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "lr_milestones": ["array-like", None],
+        "lr_gamma": [Interval(Real, 0, 1, closed="right")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "augment": [None, str, callable],
+        "normalize": ["boolean"],
+        "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "progress_bar": ["boolean"],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "classes": ["array-like", None],
+        "criterion": [type, None],
+        "train_split": [callable, None],
+    }
+
+    def __init__(
+        self,
+        module="auto",
+        *,
+        loss="ce",
+        class_weight="inverse",
+        weight_beta=0.9999,
+        batch_balance="none",
+        reweight_epoch=None,
+        tau=0.0,
+        optimizer="sgd",
+        lr=0.05,
+        momentum=0.9,
+        nesterov=True,
+        weight_decay=5e-4,
+        lr_schedule="cosine",
+        warmup_epochs=0,
+        lr_milestones=None,
+        lr_gamma=0.1,
+        max_epochs=30,
+        batch_size=128,
+        augment=None,
+        normalize=True,
+        precision="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=5,
+        progress_bar=False,
+        random_state=None,
+        device="auto",
+        classes=None,
+        criterion=None,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        **kwargs,
+    ):
+        # Set before skorch's __init__: afterwards skorch's __setattr__ treats torch objects specially.
+        self.loss = loss
+        self.class_weight = class_weight
+        self.weight_beta = weight_beta
+        self.batch_balance = batch_balance
+        self.reweight_epoch = reweight_epoch
+        self.tau = tau
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.lr_milestones = lr_milestones
+        self.lr_gamma = lr_gamma
+        self.augment = augment
+        self.normalize = normalize
+        self.precision = precision
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.progress_bar = progress_bar
+        self.random_state = random_state
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            classes=classes,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            **kwargs,
+        )
+
+    # ------------------------------------------------------------------ sklearn plumbing
+
+    def _get_param_names(self):
+        # skorch lists every non-fitted attribute; private bookkeeping is no parameter.
+        return [k for k in super()._get_param_names() if not k.startswith("_")]
+
+    def set_params(self, **params):
+        """Set parameters, including nested ``module__*``, ``criterion__*`` and ``augment__*`` ones.
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        # skorch would store "augment__p" as a routed attribute; it belongs to the augmentation object.
+        nested = {k: params.pop(k) for k in list(params) if k.startswith("augment__")}
+        if params:
+            on_device = hasattr(self, "device_") and "device" not in params
+            with self._device_scope(self.device_) if on_device else nullcontext():
+                super().set_params(**params)
+            if "lr" in params and getattr(self, "optimizer_", None) is not None:
+                for group in self.optimizer_.param_groups:
+                    group["peak_lr"] = params["lr"]
+        if nested:
+            BaseEstimator.set_params(self, **nested)
+        return self
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # skorch maps the saved device onto what the loading machine has; it must be a real device.
+        state["_device_param"] = state["device"]
+        if "device_" in state:
+            state["device"] = state["device_"]
+        elif state["device"] == "auto":
+            state["device"] = "cpu"
+        return state
+
+    def __setstate__(self, state):
+        requested = state.pop("_device_param", state["device"])
+        with warnings.catch_warnings():
+            if requested == "auto":
+                # "auto" asked for whatever is there; moving a GPU-trained net to CPU is expected.
+                warnings.filterwarnings("ignore", message=".*CUDA.*")
+                warnings.filterwarnings("ignore", message="Setting self.device.*")
+            super().__setstate__(state)
+        if "device_" in self.__dict__:
+            self.device_ = str(self.device)
+        if requested == "auto":
+            self.device = requested
+
+    def _check_params(self):
+        params = {k: v for k, v in self.get_params(deep=False).items() if k in self._parameter_constraints}
+        validate_parameter_constraints(self._parameter_constraints, params, caller_name=type(self).__name__)
+        if self.optimizer == "sgd" and self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0; got momentum=0. Set nesterov=False or a momentum.")
+        if self.early_stopping and self.train_split is not None:
+            raise ValueError("early_stopping=True makes its own stratified split; set train_split=None.")
+        if isinstance(self.loss, str) and self.loss == "weighted_ce" and self.criterion is not None:
+            raise ValueError("loss='weighted_ce' and criterion are both set; give only one of them.")
+        if isinstance(self.augment, str):
+            default_augmentation(self.augment)  # raises a ValueError listing the presets
+        if self.lr_milestones is not None:
+            ms = np.asarray(self.lr_milestones)
+            if ms.ndim != 1 or not np.issubdtype(ms.dtype, np.integer) or np.any(ms < 0):
+                raise ValueError(
+                    f"lr_milestones must be a sequence of non-negative epochs; got {self.lr_milestones!r}."
+                )
+
+    def _resolve_device(self):
+        device = self.device
+        if isinstance(device, str) and device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:<index>'."
+            ) from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but CUDA is not available here; use device='auto' or 'cpu'.")
+        return str(dev)
+
+    @contextmanager
+    def _device_scope(self, device):
+        # skorch moves modules to ``self.device``; "auto" must be a real device while it does.
+        requested = self.device
+        self.device = device
+        try:
+            yield
+        finally:
+            if self.device == device:
+                self.device = requested
+
+    @contextmanager
+    def _rng_scope(self, seed):
+        if seed is None:
+            yield
+            return
+        devices = []
+        if torch.device(self.device_).type == "cuda":
+            devices = [torch.device(self.device_).index or torch.cuda.current_device()]
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    def _amp_context(self):
+        dtype = getattr(self, "amp_dtype_", None)
+        if dtype is None or torch.device(self.device_).type != "cuda":
+            return nullcontext()
+        return torch.autocast("cuda", dtype=_AMP_DTYPES[dtype])
+
+    # ------------------------------------------------------------------ input validation
+
+    def _check_X(self, X, reset):
+        name = type(self).__name__
+        if X is None:
+            raise ValueError(f"{name} needs X; got None.")
+        if torch.is_tensor(X):
+            X = X.detach().cpu().numpy()
+        ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
+        if ndim not in (2, 4):
+            raise ValueError(
+                f"X must be 4-D images (n_samples, channels, height, width) or a 2-D table "
+                f"(n_samples, n_features); got a {ndim}-D array of shape {np.shape(X)}."
+            )
+        X = check_array(X, allow_nd=True, dtype="numeric", ensure_all_finite=True, input_name="X")
+        if X.dtype != np.uint8 and X.dtype != np.float32:
+            X = X.astype(np.float32)
+        elif not X.flags.c_contiguous:
+            X = np.ascontiguousarray(X)
+        if reset:
+            return X
+        if X.ndim != self.input_ndim_:
+            raise ValueError(f"X is {X.ndim}-D but {name} was fitted on {self.input_ndim_}-D X.")
+        if X.ndim == 2 and X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {name} is expecting {self.n_features_in_} features as input."
+            )
+        if X.ndim == 4:
+            c, h, w = self.input_shape_
+            if X.shape[1] != c:
+                raise ValueError(f"X has {X.shape[1]} channels, but {name} was fitted on images with {c} channels.")
+            if X.shape[2:] != (h, w):
+                raise ValueError(
+                    f"X has images of size {X.shape[2]}x{X.shape[3]}, but {name} was fitted on {h}x{w} images."
+                )
+        return X
+
+    def _check_y(self, y, n_samples):
+        name = type(self).__name__
+        if y is None:
+            raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+        if torch.is_tensor(y):
+            y = y.detach().cpu().numpy()
+        y = column_or_1d(y, warn=True)
+        if y.dtype.kind == "f":
+            assert_all_finite(y, input_name="y")
+        check_classification_targets(y)
+        if len(y) != n_samples:
+            raise ValueError(f"X has {n_samples} samples but y has {len(y)}; they must have the same length.")
+        return y
+
+    def _encode_y(self, y):
+        classes = np.asarray(self.classes) if self.classes is not None else np.unique(y)
+        if len(classes) != len(np.unique(classes)):
+            raise ValueError(f"classes must not contain duplicates; got {self.classes!r}.")
+        try:
+            sorter = np.argsort(classes, kind="stable")
+            pos = np.clip(np.searchsorted(classes, y, sorter=sorter), 0, len(classes) - 1)
+        except TypeError:
+            raise ValueError(f"y labels cannot be compared with classes={classes.tolist()}.") from None
+        codes = sorter[pos]
+        unknown = classes[codes] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains labels not in classes: {np.unique(y[unknown])[:10].tolist()}; classes={classes.tolist()}."
+            )
+        return classes, codes.astype(np.int64)
+
+    # ------------------------------------------------------------------ fitting
+
+    def _prepare_fit(self, X, y, reset):
+        """Validate, set the data-dependent fitted attributes (when ``reset``) and move the data to the device."""
+        X = self._check_X(X, reset=reset)
+        y = self._check_y(y, len(X))
+        n_labels = len(np.unique(y))
+        if n_labels < 2:
+            raise ValueError(
+                f"y has {n_labels} class ({np.unique(y).tolist()}); a classifier needs at least 2 classes in y."
+            )
+        if reset:
+            classes, codes = self._encode_y(y)
+            if self.classes is None:
+                self.classes_inferred_ = classes
+            self.input_ndim_ = X.ndim
+            self.input_shape_ = tuple(int(s) for s in X.shape[1:])
+            self.n_features_in_ = int(np.prod(self.input_shape_))
+            self.class_counts_ = np.bincount(codes, minlength=len(classes))
+            counts = np.maximum(self.class_counts_, 1).astype(np.float64)
+            self.class_prior_ = counts / counts.sum()
+            self.mean_, self.std_ = self._input_statistics(X)
+            self._check_components(X)
+        else:
+            _, codes = self._encode_y_fitted(y)
+        Xt = self._to_device(X)
+        yt = torch.from_numpy(codes).to(self.device_)
+        return DeviceDataset(Xt, yt), codes
+
+    def _encode_y_fitted(self, y):
+        classes = self.classes_
+        sorter = np.argsort(classes, kind="stable")
+        pos = np.clip(np.searchsorted(classes, y, sorter=sorter), 0, len(classes) - 1)
+        codes = sorter[pos]
+        if np.any(classes[codes] != y):
+            raise ValueError(f"y contains labels not seen in the first fit; classes_={classes.tolist()}.")
+        return classes, codes.astype(np.int64)
+
+    def _input_statistics(self, X):
+        axes = (0,) if X.ndim == 2 else (0, 2, 3)
+        n_cols = X.shape[1]
+        if not self.normalize:
+            return np.zeros(n_cols, np.float32), np.ones(n_cols, np.float32)
+        total = np.zeros(n_cols)
+        total_sq = np.zeros(n_cols)
+        # Chunks keep the float64 temporaries small for large uint8 image arrays.
+        chunk = max(1, (1 << 22) // max(1, int(np.prod(X.shape[1:]))))
+        for start in range(0, len(X), chunk):
+            block = X[start : start + chunk].astype(np.float64)
+            total += block.sum(axis=axes)
+            total_sq += np.square(block).sum(axis=axes)
+        count = X.size / n_cols
+        mean = total / count
+        std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+        std[std < 1e-6 * np.maximum(1.0, np.abs(mean))] = 1.0
+        return mean.astype(np.float32), std.astype(np.float32)
+
+    def _to_device(self, X):
+        if not X.flags.writeable:
+            # torch cannot wrap read-only memory (e.g. a memmap) without risking writes through it.
+            X = X.copy()
+        return torch.from_numpy(X).to(self.device_)
+
+    def _seed(self):
+        if self.random_state is None:
+            return None
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _check_components(self, X):
+        """Fail early, with the parameter's name, on combinations the data cannot support."""
+        cls = self._module_class()
+        if not isinstance(self.module, nn.Module):
+            kwargs = self.get_params_for("module")
+            _check_kwargs("module", cls, kwargs)
+            accepted = _accepted_kwargs(cls)
+            if X.ndim == 2 and accepted is not None and "in_channels" in accepted and "n_features" not in accepted:
+                raise ValueError(
+                    f"module={self.module!r} ({cls.__name__}) needs 4-D images (N, C, H, W) but X is 2-D; "
+                    "use module='mlp' (or 'auto') for tabular X."
+                )
+        if self.augment is not None and X.ndim != 4:
+            raise ValueError(f"augment={self.augment!r} works on 4-D images only; X is {X.ndim}-D. Set augment=None.")
+
+    def fit(self, X, y, **fit_params):
+        """Train the network on ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width) or (n_samples, n_features)
+            uint8 images (kept as uint8 on the device) or floats.
+        y : array-like of shape (n_samples,)
+            Class labels of any type.
+        **fit_params : dict
+            Passed to the module's ``forward``.
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        reset = not (self.warm_start and self.initialized_ and hasattr(self, "input_shape_"))
+        return self._fit(X, y, reset, "fit", fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising a fitted network.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width) or (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels; on a fitted network they must be among ``classes_``.
+        classes : array-like, default=None
+            Unused; pass ``classes`` to the constructor to fix the set of labels.
+        **fit_params : dict
+            Passed to the module's ``forward``.
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        reset = not (self.initialized_ and hasattr(self, "input_shape_"))
+        return self._fit(X, y, reset, "partial_fit", fit_params)
+
+    def _fit(self, X, y, reset, routing_method, fit_params):
+        if reset:
+            self._check_params()
+            self.device_ = self._resolve_device()
+        dataset, codes = self._prepare_fit(X, y, reset=reset)
+        seed = self._seed()
+        if seed is not None and not reset:
+            seed += len(self.history)  # a continued fit draws new batches and dropout masks
+        with self._device_scope(self.device_), self._rng_scope(seed):
+            self.seed_ = seed
+            if reset:
+                self.initialize()
+            # skorch's partial_fit runs the loop through the hooks below; its fit would re-initialise.
+            super(NeuralNetClassifier, self).partial_fit(dataset, codes, _routing_method=routing_method, **fit_params)
+        return self
+
+    def initialize(self):
+        """Build module, criterion and optimiser for the data of the current ``fit``.
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        device = getattr(self, "device_", None) or self._resolve_device()
+        self.device_ = device
+        with self._device_scope(device):
+            return super().initialize()
+
+    def check_data(self, X, y):
+        # Validation and label encoding happen in fit; skorch's own check would overwrite classes_.
+        pass
+
+    def check_is_fitted(self, attributes=None, *args, **kwargs):
+        """Raise ``NotInitializedError`` (a ``NotFittedError``) unless ``fit`` has been called.
+
+        Parameters
+        ----------
+        attributes : list of str or None, default=None
+            Attributes that must exist; by default the network and the fitted input shape.
+        *args, **kwargs
+            Passed to :func:`sklearn.utils.validation.check_is_fitted`.
+        """
+        super().check_is_fitted(attributes or ["module_", "input_shape_"], *args, **kwargs)
+
+    def _module_class(self):
+        if isinstance(self.module, nn.Module):
+            return type(self.module)
+        name = self.module
+        if isinstance(name, str) and name == "auto":
+            name = "mlp" if getattr(self, "input_ndim_", 4) == 2 else "simple_cnn"
+        return get_module_class(name)
+
+    def initialize_module(self):
+        """Build the network (and its input normaliser) for the shape and classes of the training data.
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        kwargs = self.get_params_for("module")
+        cls = self._module_class()
+        fitted = hasattr(self, "input_shape_")
+        if isinstance(self.module, nn.Module) and not kwargs:
+            module = copy.deepcopy(self.module)  # the caller's instance is never trained in place
+        else:
+            accepted = _accepted_kwargs(cls)
+            data_kwargs = {}
+            n_classes = len(self.classes_) if (fitted or self.classes is not None) else None
+            if n_classes is not None:
+                data_kwargs["n_classes"] = n_classes
+            if fitted:
+                if self.input_ndim_ == 4:
+                    data_kwargs["in_channels"] = self.input_shape_[0]
+                data_kwargs["n_features"] = self.n_features_in_
+            if self._loss_key() == "ldam":
+                data_kwargs["normalized_classifier"] = True
+            if accepted is not None:
+                data_kwargs = {k: v for k, v in data_kwargs.items() if k in accepted}
+            else:
+                data_kwargs = {k: v for k, v in data_kwargs.items() if k == "n_classes"}
+            module = cls(**{**data_kwargs, **kwargs})
+        flatten = False
+        channels_last = False
+        if fitted:
+            accepted = _accepted_kwargs(cls) or set()
+            # A tabular module on images sees the flattened pixels.
+            flatten = self.input_ndim_ == 4 and "n_features" in accepted and "in_channels" not in accepted
+            channels_last = self.input_ndim_ == 4 and not flatten and torch.device(self.device_).type == "cuda"
+            mean, std = self.mean_, self.std_
+        else:
+            mean, std = np.zeros(1, np.float32), np.ones(1, np.float32)
+        if channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        self.module_ = module
+        self.normalizer_ = _Normalizer(mean, std, channels_last=channels_last, flatten=flatten)
+        return self
+
+    def _loss_key(self):
+        if self.criterion is not None:
+            return None
+        return self.loss if isinstance(self.loss, str) else None
+
+    def initialize_criterion(self):
+        """Build the loss, passing the class counts of the training labels to losses that use them.
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        kwargs = self.get_params_for("criterion")
+        key = self._loss_key()
+        if key is None:
+            cls = self.criterion if self.criterion is not None else self.loss
+        elif key in ("ce", "weighted_ce"):
+            cls = nn.CrossEntropyLoss
+        else:
+            cls = LOSSES[key]
+        _check_kwargs("criterion", cls, kwargs)
+        bad = sorted(set(kwargs) & set(_DATA_KWARGS))
+        if bad:
+            raise ValueError(f"criterion__{bad[0]} is set from the training labels; do not pass it.")
+        counts = getattr(self, "class_counts_", None)
+        accepted = _accepted_kwargs(cls) or set()
+        data_kwargs = {}
+        if "class_counts" in accepted:
+            if counts is None:
+                raise ValueError(f"loss={self.loss!r} needs class counts; call fit instead of initialize.")
+            data_kwargs["class_counts"] = np.maximum(counts, 1)
+        if key == "weighted_ce":
+            if counts is None:
+                raise ValueError("loss='weighted_ce' needs class counts; call fit instead of initialize.")
+            weights = class_weights(counts, kind=self.class_weight, beta=self.weight_beta)
+            data_kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
+        criterion = cls(**{**data_kwargs, **kwargs})
+        if self.reweight_epoch is not None and not hasattr(criterion, "weight"):
+            raise ValueError(
+                f"reweight_epoch={self.reweight_epoch} needs a loss with class weights; "
+                f"{type(criterion).__name__} has no 'weight' attribute."
+            )
+        self.logit_scale_ = float(getattr(criterion, "scale", 1.0)) if key == "ldam" else 1.0
+        self.criterion_ = criterion
+        return self
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """Build the optimiser (``"sgd"`` with momentum and Nesterov, or ``"adamw"``).
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        named_parameters = self.get_all_learnable_params()
+        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
+        if isinstance(self.optimizer, str):
+            cls = _OPTIMIZERS[self.optimizer]
+            defaults = {"weight_decay": self.weight_decay}
+            if self.optimizer == "sgd":
+                defaults.update(momentum=self.momentum, nesterov=bool(self.nesterov))
+            kwargs = {**defaults, **kwargs}
+        else:
+            cls = self.optimizer
+        self.optimizer_ = cls(*args, **kwargs)
+        for group in self.optimizer_.param_groups:
+            group["peak_lr"] = group["lr"]
+        self.train_steps_ = 0
+        return self
+
+    def get_default_callbacks(self):
+        callbacks = [("epoch_timer", EpochTimer())]
+        if self.progress_bar:
+            callbacks.append(("progress_bar", _EpochProgressBar()))
+        callbacks.append(("print_log", PrintLog()))
+        if self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_bacc", patience=self.patience, lower_is_better=False, load_best=True,
+                        threshold=0.0,
+                    ),
+                )
+            )
+        return callbacks
+
+    @property
+    def _default_callbacks(self):
+        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Split off the stratified early-stopping validation set (views, no copy) when asked for.
+
+        Returns
+        -------
+        dataset_train, dataset_valid : DeviceDataset, DeviceDataset or None
+        """
+        if not self.early_stopping:
+            return super().get_split_datasets(X, y, **fit_params)
+        split = StratifiedShuffleSplit(n_splits=1, test_size=self.validation_fraction, random_state=self.seed_)
+        try:
+            train, valid = next(split.split(np.zeros(len(y)), y))
+        except ValueError as exc:
+            raise ValueError(
+                f"early_stopping needs a stratified validation split of validation_fraction="
+                f"{self.validation_fraction}: {exc}"
+            ) from None
+        return X.subset(train), X.subset(valid)
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, DeviceDataset):
+            return X
+        self.check_is_fitted()
+        return DeviceDataset(self._to_device(self._check_X(X, reset=False)))
+
+    @staticmethod
+    def _as_device_dataset(dataset):
+        if isinstance(dataset, DeviceDataset):
+            return dataset
+        if isinstance(dataset, Subset) and isinstance(dataset.dataset, DeviceDataset):
+            return dataset.dataset.subset(dataset.indices)
+        raise TypeError(f"{type(dataset).__name__} is not supported; pass arrays to fit and predict.")
+
+    def get_iterator(self, dataset, training=False):
+        """Batches sliced from the device-resident tensors; balanced index sampling when training.
+
+        Returns
+        -------
+        iterator : imbsk.batching.DeviceBatchIterator
+        """
+        dataset = self._as_device_dataset(dataset)
+        if training:
+            iterator = DeviceBatchIterator(
+                dataset, self.batch_size, shuffle=True, balance=self.batch_balance, drop_last_single=True
+            )
+            self.steps_per_epoch_ = len(iterator)
+            return iterator
+        return DeviceBatchIterator(dataset, self.batch_size)
+
+    # ------------------------------------------------------------------ the training loop
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.augment_ = self._build_augment()
+        dtype = None
+        if torch.device(self.device_).type == "cuda" and self.precision != "fp32":
+            dtype = self.precision
+            if dtype == "auto":
+                dtype = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        self.amp_dtype_ = dtype
+        self.grad_scaler_ = torch.amp.GradScaler("cuda") if dtype == "fp16" else None
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        # Holds device tensors and is only needed while training.
+        self.grad_scaler_ = None
+
+    def _build_augment(self):
+        if self.augment is None:
+            return None
+        if isinstance(self.augment, str):
+            return default_augmentation(self.augment)
+        return self.augment
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
+        if self.reweight_epoch is not None and len(self.history) - 1 == self.reweight_epoch:
+            weights = class_weights(self.class_counts_, kind=self.class_weight, beta=self.weight_beta)
+            self.criterion_.weight = torch.as_tensor(weights, dtype=torch.float32, device=self.device_)
+
+    def _lr_factor(self):
+        steps = max(1, getattr(self, "steps_per_epoch_", 1))
+        epoch = self.train_steps_ / steps
+        warmup = self.warmup_epochs
+        if warmup and epoch < warmup:
+            return (self.train_steps_ + 1) / (warmup * steps)
+        if self.lr_schedule == "cosine":
+            span = max(self.max_epochs - warmup, 1e-12)
+            progress = min(max((epoch - warmup) / span, 0.0), 1.0)
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        if self.lr_schedule == "step":
+            milestones = self.lr_milestones
+            if milestones is None:
+                milestones = (self.max_epochs // 2, (3 * self.max_epochs) // 4)
+            return self.lr_gamma ** sum(epoch >= m for m in milestones)
+        return 1.0
+
+    def train_step(self, batch, **fit_params):
+        """One optimisation step without skorch's closure (every supported optimiser needs none).
+
+        Returns
+        -------
+        step : dict
+            ``{"loss": loss, "y_pred": logits}`` (tensors on the device).
+        """
+        factor = self._lr_factor()
+        for group in self.optimizer_.param_groups:
+            group["lr"] = group.get("peak_lr", group["lr"]) * factor
+        self._zero_grad_optimizer(set_to_none=True)
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is not None:
+            for name in self._optimizers:
+                scaler.step(getattr(self, name + "_"))
+            scaler.update()
+        else:
+            self._step_optimizer(None)
+        self.train_steps_ += 1
+        return step
+
+    def train_step_single(self, batch, **fit_params):
+        """Augment, forward, loss and backward for one batch.
+
+        Returns
+        -------
+        step : dict
+            ``{"loss": loss, "y_pred": logits}``.
+        """
+        if not self.module_.training:
+            self._set_training(True)
+        Xi, yi = batch
+        augment = getattr(self, "augment_", None)
+        if augment is not None:
+            Xi = augment(Xi)
+        with self._amp_context():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler = getattr(self, "grad_scaler_", None)
+        (scaler.scale(loss) if scaler is not None else loss).backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        if self.module_.training:
+            self._set_training(False)
+        Xi, yi = batch
+        with torch.no_grad(), self._amp_context():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def evaluation_step(self, batch, training=False):
+        self.check_is_fitted()
+        if self.module_.training != training:
+            self._set_training(training)
+        Xi = batch[0] if isinstance(batch, (tuple, list)) else batch
+        with torch.set_grad_enabled(training), self._amp_context():
+            return self.infer(Xi).float()
+
+    def infer(self, x, **fit_params):
+        """Normalise a batch on the device and return the module's logits.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (batch, n_classes)
+        """
+        if not torch.is_tensor(x):
+            x = to_tensor(x, device=self.device_)
+        return self.module_(self.normalizer_(x), **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion on float32 logits.
+
+        Returns
+        -------
+        loss : torch.Tensor
+        """
+        if not torch.is_tensor(y_true):
+            y_true = to_tensor(y_true, device=self.device_)
+        return self.criterion_(y_pred.float(), y_true)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        # skorch calls loss.item() every batch, a device sync; here losses (and validation
+        # confusion counts) are summed on the device and read once at the end of the epoch.
+        if iterator is None:
+            return
+        self._set_training(training)
+        device = self.device_
+        total = torch.zeros((), dtype=torch.float64, device=device)
+        n_samples = 0
+        n_batches = 0
+        n_classes = len(self.classes_)
+        confusion = None if training else torch.zeros(n_classes * n_classes, dtype=torch.long, device=device)
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            size = len(batch[0])
+            total += step["loss"].detach() * size
+            n_samples += size
+            if confusion is not None and batch[1] is not None:
+                pred = step["y_pred"].argmax(1)
+                confusion += torch.bincount(batch[1] * n_classes + pred, minlength=n_classes * n_classes)
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            n_batches += 1
+        self.history.record(prefix + "_batch_count", n_batches)
+        self.history.record(prefix + "_loss", (total / max(n_samples, 1)).item())
+        if confusion is not None:
+            cm = confusion.view(n_classes, n_classes).cpu().numpy()
+            support = cm.sum(axis=1)
+            recall = np.diag(cm)[support > 0] / support[support > 0]
+            self.history.record(prefix + "_bacc", float(recall.mean()) if recall.size else 0.0)
+
+    # ------------------------------------------------------------------ prediction
+
+    def _logits(self, X):
+        self.check_is_fitted()
+        logits = self.forward(self.get_dataset(X), training=False, device=self.device_)
+        logits = logits * getattr(self, "logit_scale_", 1.0)
+        if self.tau:
+            log_prior = torch.as_tensor(np.log(self.class_prior_), dtype=logits.dtype, device=logits.device)
+            logits = logits - self.tau * log_prior
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities, one column per entry of ``classes_``.
+
+        Parameters
+        ----------
+        X : ndarray of the shape seen in ``fit`` (channels, image size or number of features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float32
+        """
+        return torch.softmax(self._logits(X), dim=1).cpu().numpy()
+
+    def predict(self, X):
+        """Predicted class labels, taken from ``classes_``.
+
+        Parameters
+        ----------
+        X : ndarray of the shape seen in ``fit``
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self.classes_[self._logits(X).argmax(dim=1).cpu().numpy()]
+
+    def load_params(self, *args, **kwargs):
+        """Load saved weights (skorch's ``load_params``) onto the device of this classifier.
+
+        Returns
+        -------
+        None
+        """
+        device = getattr(self, "device_", None) or self._resolve_device()
+        with self._device_scope(device):
+            return super().load_params(*args, **kwargs)
+
+
