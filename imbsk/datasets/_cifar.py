@@ -142,7 +142,10 @@ def _extract(archive, root):
     """Extract a tar archive into ``root`` with tarfile's "data" filter, all or nothing."""
     if not hasattr(tarfile, "data_filter"):
         raise RuntimeError("Safe archive extraction needs tarfile's 'data' filter (Python >= 3.10.12 / 3.11.4).")
-    tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=root))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=root))
+    except OSError as exc:
+        raise OSError(f"Cannot extract {archive}: {root} is not writable ({exc}).") from exc
     try:
         try:
             with tarfile.open(archive) as tar:
