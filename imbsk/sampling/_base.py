@@ -1,0 +1,46 @@
+"""Input checking shared by the N-D samplers."""
+
+import numpy as np
+from imblearn.utils._validation import _check_X
+from scipy import sparse
+from sklearn.utils import check_array
+from sklearn_compat.utils._dataframe import is_pandas_df
+
+
+def check_nd_X(X, *, allow_nan=True, dtype=None, name="X"):
+    """Validate ``X`` like imbalanced-learn's samplers do, but accept any ``ndim >= 2``.
+
+    Two-dimensional inputs (arrays, lists, sparse matrices, DataFrames) go through imbalanced-learn's own
+    ``_check_X`` unchanged, so that tabular data behaves exactly as in imbalanced-learn. Higher-dimensional
+    arrays are validated with ``allow_nd=True`` and keep their dtype (``dtype=None``) unless ``dtype`` asks
+    for a conversion.
+    """
+    if is_pandas_df(X) or sparse.issparse(X):
+        return _check_X(X) if allow_nan else check_array(X, accept_sparse=["csr", "csc"], dtype=dtype)
+    ndim = np.ndim(X)
+    if ndim < 2:
+        raise ValueError(
+            f"{name} must have at least 2 dimensions, (n_samples, n_features) or (n_samples, C, H, W) for images; "
+            f"got a {ndim}-D input of shape {np.shape(X)}. Reshape a single feature with X.reshape(-1, 1)."
+        )
+    if ndim == 2 and allow_nan:
+        return _check_X(X)
+    return check_array(
+        X, dtype=dtype, accept_sparse=False, ensure_all_finite=not allow_nan, allow_nd=True,
+        input_name=name,
+    )
+
+
+def flatten(X):
+    """(N, ...) -> (N, prod(...)), a view whenever ``X`` is contiguous."""
+    return X.reshape(X.shape[0], -1)
+
+
+def cast_like(X_new, dtype):
+    """Bring synthesised values back to ``dtype``: integers are rounded and clipped to the dtype's range."""
+    if X_new.dtype == dtype:
+        return X_new
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return np.clip(np.rint(X_new), info.min, info.max).astype(dtype)
+    return X_new.astype(dtype)
