@@ -160,6 +160,7 @@ class AugmentedOverSampler(BaseOverSampler):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         tags.input_tags.allow_nan = False
+        tags.sampler_tags.sample_indices = True
         return tags
 
 

@@ -1,0 +1,255 @@
+"""Samplers for N-D X: imbalanced-learn's sampler checks, equivalence with imbalanced-learn on tabular
+data, images, pipelines and the errors users meet."""
+
+from collections import Counter
+
+import imblearn.over_sampling as imb_over
+import imblearn.under_sampling as imb_under
+import numpy as np
+import pytest
+from imblearn.pipeline import make_pipeline
+from imblearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.preprocessing import FunctionTransformer
+
+from imbsk.augment import RandomAffine
+from imbsk.sampling import (
+    SMOTE,
+    AugmentedOverSampler,
+    NDSampler,
+    RandomOverSampler,
+    RandomUnderSampler,
+    ReplicateOverSampler,
+    TomekLinks,
+)
+
+SAMPLERS = [
+    RandomOverSampler(random_state=42),
+    RandomUnderSampler(random_state=42),
+    ReplicateOverSampler(),
+    ReplicateOverSampler(n_copies=3),
+    NDSampler(SMOTE(random_state=42)),
+    NDSampler(imb_under.RandomUnderSampler(random_state=42)),
+    NDSampler(TomekLinks()),
+    AugmentedOverSampler(random_state=42),
+]
+
+
+@parametrize_with_checks(SAMPLERS)
+def test_imblearn_sampler_checks(estimator, check):
+    check(estimator)
+
+
+def _images(n_per_class=(24, 6), shape=(3, 8, 8), seed=0):
+    rng = np.random.RandomState(seed)
+    y = np.repeat(np.arange(len(n_per_class)), n_per_class)
+    X = rng.randint(0, 256, (len(y),) + shape).astype(np.uint8)
+    # A class-dependent brightness so that a classifier has something to learn.
+    X[y == 1] = (X[y == 1] // 2 + 100).astype(np.uint8)
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (RandomOverSampler(random_state=3), imb_over.RandomOverSampler(random_state=3)),
+        (RandomOverSampler(sampling_strategy={1: 40}, random_state=3, shrinkage=1.0),
+         imb_over.RandomOverSampler(sampling_strategy={1: 40}, random_state=3, shrinkage=1.0)),
+        (RandomUnderSampler(random_state=3, replacement=True),
+         imb_under.RandomUnderSampler(random_state=3, replacement=True)),
+    ],
+)
+def test_tabular_results_equal_imblearn(ours, theirs):
+    rng = np.random.RandomState(1)
+    X, y = rng.normal(size=(60, 4)), np.array([0] * 45 + [1] * 15)
+    X_ours, y_ours = ours.fit_resample(X, y)
+    X_theirs, y_theirs = theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(X_ours, X_theirs)
+    np.testing.assert_array_equal(y_ours, y_theirs)
+    np.testing.assert_array_equal(ours.sample_indices_, theirs.sample_indices_)
+
+
+@pytest.mark.parametrize("sampler_cls", [RandomOverSampler, RandomUnderSampler])
+@pytest.mark.parametrize("strategy", ["auto", "all", "minority", "not majority", 0.5, {0: 24, 1: 12}, None])
+def test_random_samplers_on_images_match_flat_imblearn(sampler_cls, strategy):
+    X, y = _images()
+    over = sampler_cls is RandomOverSampler
+    if strategy is None:  # callable form
+        strategy = (lambda y: {1: 18}) if over else (lambda y: {0: 10})
+    if not over and isinstance(strategy, dict):
+        strategy = {0: 6, 1: 6}
+    if not over and strategy == "minority":
+        strategy = "majority"
+    theirs = (imb_over.RandomOverSampler if over else imb_under.RandomUnderSampler)(
+        sampling_strategy=strategy, random_state=0
+    )
+    X_flat, y_flat = theirs.fit_resample(X.reshape(len(X), -1), y)
+    X_res, y_res = sampler_cls(sampling_strategy=strategy, random_state=0).fit_resample(X, y)
+    assert X_res.dtype == np.uint8 and X_res.shape[1:] == X.shape[1:]
+    np.testing.assert_array_equal(X_res.reshape(len(X_res), -1), X_flat)
+    np.testing.assert_array_equal(y_res, y_flat)
+
+
+def test_random_over_sampler_indices_and_input_untouched():
+    X, y = _images()
+    X_before = X.copy()
+    sampler = RandomOverSampler(random_state=0)
+    X_res, y_res = sampler.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res, X[sampler.sample_indices_])
+    np.testing.assert_array_equal(y_res, y[sampler.sample_indices_])
+    np.testing.assert_array_equal(X, X_before)
+
+
+def test_random_over_sampler_shrinkage_keeps_uint8():
+    X, y = _images()
+    plain = RandomOverSampler(random_state=0)
+    X_plain, _ = plain.fit_resample(X, y)
+    X_smooth, _ = RandomOverSampler(random_state=0, shrinkage=0.5).fit_resample(X, y)
+    assert X_smooth.dtype == np.uint8 and X_smooth.shape == X_plain.shape
+    # Same draws, perturbed values: a smoothed copy is near but not equal to its duplicate.
+    assert not np.array_equal(X_smooth[len(X):], X_plain[len(X):])
+    diff = np.abs(X_smooth[len(X):].astype(int) - X_plain[len(X):].astype(int))
+    assert np.median(diff) < 64
+
+
+def test_replicate_extends_minority_whole_times_without_draws():
+    X, y = _images(n_per_class=(50, 5))
+    sampler = ReplicateOverSampler(n_copies=10)
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert Counter(y_res.tolist()) == {0: 50, 1: 50}
+    minority = np.flatnonzero(y == 1)
+    assert Counter(sampler.sample_indices_.tolist()) == {**{i: 1 for i in range(50)}, **{i: 10 for i in minority}}
+    np.testing.assert_array_equal(X_res, X[sampler.sample_indices_])
+    # Without n_copies: the fewest whole copies reaching the target (50 / 7 -> 8 times).
+    X, y = _images(n_per_class=(50, 7))
+    _, y_res = ReplicateOverSampler().fit_resample(X, y)
+    assert Counter(y_res.tolist())[1] == 56
+
+
+def test_nd_sampler_smote_on_images_and_grid_search_param():
+    X, y = _images()
+    sampler = NDSampler(SMOTE(k_neighbors=3, random_state=0))
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert X_res.shape == (48,) + X.shape[1:] and X_res.dtype == np.uint8
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    assert "sampler__k_neighbors" in sampler.get_params()
+    pipe = make_pipeline(sampler, FunctionTransformer(_flatten_scaled), LogisticRegression(max_iter=200))
+    search = GridSearchCV(pipe, {"ndsampler__sampler__k_neighbors": [1, 3]}, cv=StratifiedKFold(3), error_score="raise")
+    search.fit(X, y)
+    assert search.best_params_["ndsampler__sampler__k_neighbors"] in (1, 3)
+
+
+def test_nd_sampler_undersamplers_keep_indices():
+    X, y = _images()
+    sampler = NDSampler(imb_under.NearMiss())
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert Counter(y_res.tolist()) == {0: 6, 1: 6}
+    np.testing.assert_array_equal(X_res, X[sampler.sample_indices_])
+
+
+def test_nd_sampler_rejects_unsupported_sampler():
+    X, y = _images()
+    with pytest.raises(ValueError, match="sampler"):
+        NDSampler(LogisticRegression()).fit_resample(X, y)
+
+
+def _flatten_scaled(X):
+    return X.reshape(len(X), -1).astype(np.float32) / 255.0
+
+
+def test_augmented_pipeline_cross_val_score_and_grid_search_on_uint8_images():
+    X, y = _images(n_per_class=(30, 10))
+    pipe = make_pipeline(
+        AugmentedOverSampler(augmentation=RandomAffine(degrees=10), random_state=0),
+        FunctionTransformer(_flatten_scaled),
+        LogisticRegression(max_iter=300),
+    )
+    scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(3), scoring="balanced_accuracy", error_score="raise")
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+    search = GridSearchCV(
+        pipe, {"augmentedoversampler__sampling_strategy": [0.5, 0.75, 1.0]}, cv=StratifiedKFold(3),
+        scoring="balanced_accuracy", error_score="raise",
+    ).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_params_["augmentedoversampler__sampling_strategy"] in (0.5, 0.75, 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_augmented_copies_are_new_labelled_and_in_range(dtype):
+    X, y = _images(n_per_class=(20, 4), shape=(3, 12, 12))
+    X = X.astype(dtype) / (255 if dtype == np.float32 else 1)
+    X = X.astype(dtype)
+    X_before = X.copy()
+    sampler = AugmentedOverSampler(random_state=0)
+    X_res, y_res = sampler.fit_resample(X, y)
+    copies, sources = X_res[len(X):], sampler.sample_indices_[len(X):]
+    assert len(copies) == 16 and X_res.dtype == dtype
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    np.testing.assert_array_equal(y_res[len(X):], y[sources])
+    assert np.all(y[sources] == 1)
+    # Each copy differs from every original.
+    equal = (copies[:, None] == X[None]).reshape(len(copies), len(X), -1).all(axis=2)
+    assert not equal.any()
+    assert copies.min() >= X.min() and copies.max() <= X.max()
+    np.testing.assert_array_equal(X, X_before)
+
+
+def test_augmented_same_seed_same_output_and_3d_images():
+    X, y = _images(n_per_class=(12, 4), shape=(8, 8))
+    a = AugmentedOverSampler(augmentation="geometric", random_state=7).fit_resample(X, y)[0]
+    b = AugmentedOverSampler(augmentation="geometric", random_state=7).fit_resample(X, y)[0]
+    c = AugmentedOverSampler(augmentation="geometric", random_state=8).fit_resample(X, y)[0]
+    assert a.shape == (24, 8, 8)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [RandomOverSampler(), RandomUnderSampler(), ReplicateOverSampler(), NDSampler(SMOTE()), AugmentedOverSampler()],
+)
+def test_one_dimensional_X_is_refused(sampler):
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        sampler.fit_resample(np.arange(10.0), np.array([0] * 7 + [1] * 3))
+
+
+@pytest.mark.parametrize("sampler", [AugmentedOverSampler(), NDSampler(SMOTE(k_neighbors=2))])
+def test_nan_in_float_images_is_refused(sampler):
+    X, y = _images()
+    X = X.astype(np.float32)
+    X[3, 0, 1, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        sampler.fit_resample(X, y)
+
+
+def test_smote_neighbours_larger_than_class_names_the_class():
+    X, y = _images(n_per_class=(20, 3))
+    with pytest.raises(ValueError, match=r"sampler__k_neighbors=5.*class 1 has only 3"):
+        NDSampler(SMOTE(k_neighbors=5)).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("sampler", [RandomOverSampler(), AugmentedOverSampler(), RandomUnderSampler()])
+def test_float_strategy_for_multiclass_is_refused(sampler):
+    X, y = _images(n_per_class=(20, 8, 4))
+    with pytest.raises(ValueError, match="float only when the type of target is binary"):
+        clone(sampler).set_params(sampling_strategy=0.5).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("sampler", [RandomOverSampler(), AugmentedOverSampler(), ReplicateOverSampler()])
+@pytest.mark.parametrize("strategy, match", [({1: 3}, "should be greater or equal"), (0.1, "remove samples")])
+def test_over_sampler_asked_to_remove_samples_is_refused(sampler, strategy, match):
+    X, y = _images(n_per_class=(20, 8))
+    with pytest.raises(ValueError, match=match):
+        clone(sampler).set_params(sampling_strategy=strategy).fit_resample(X, y)
+
+
+def test_bad_augmentation_output_is_refused():
+    X, y = _images()
+    with pytest.raises(ValueError, match="augmentation must return a tensor"):
+        AugmentedOverSampler(augmentation=_crop_half).fit_resample(X, y)
+
+
+def _crop_half(x, generator=None):
+    return x[..., :4]
