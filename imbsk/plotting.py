@@ -6,7 +6,7 @@ matplotlib ``Figure`` it drew so that callers can save or restyle it.
 
 import numpy as np
 
-__all__ = ["plot_metric_vs_ir", "plot_toy_grid"]
+__all__ = ["plot_augmented_grid", "plot_metric_vs_ir", "plot_toy_grid"]
 
 
 def _pyplot():
@@ -141,4 +141,67 @@ def plot_metric_vs_ir(rows, metric="balanced_accuracy", *, ceiling="bayes_balanc
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8)
     n_rows = -(-len(labels) // 5)
     fig.tight_layout(rect=(0, 0.06 * n_rows + 0.02, 1, 1))
+    return fig
+
+
+def plot_augmented_grid(X, augmentation=None, n_images=8, n_copies=4, random_state=None):
+    """Originals in the first column, ``n_copies`` augmented versions of each beside them.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, C, H, W) or (N, H, W)
+        uint8 images (or floats in [0, 1]); the first ``n_images`` are shown.
+    augmentation : Augmentation, str or None, default=None
+        An :mod:`imbsk.augment` object or preset name; ``None`` means ``default_augmentation()``.
+    n_images : int, default=8
+        Rows of the grid.
+    n_copies : int, default=4
+        Augmented copies per original (columns after the first).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the augmentation.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imbsk.plotting import plot_augmented_grid
+    >>> X = np.random.RandomState(0).randint(0, 256, (3, 3, 16, 16)).astype(np.uint8)
+    >>> fig = plot_augmented_grid(X, "geometric", n_images=3, n_copies=2, random_state=0)
+    >>> len(fig.axes)
+    9
+    """
+    from .augment import augment_array
+
+    X = np.asarray(X)
+    if X.ndim not in (3, 4) or len(X) == 0:
+        raise ValueError(f"X must be a non-empty stack of images (N, C, H, W) or (N, H, W); got shape {X.shape}.")
+    if not (isinstance(n_images, int | np.integer) and n_images >= 1):
+        raise ValueError(f"n_images must be a positive int; got n_images={n_images!r}.")
+    if not (isinstance(n_copies, int | np.integer) and n_copies >= 1):
+        raise ValueError(f"n_copies must be a positive int; got n_copies={n_copies!r}.")
+    originals = X[:n_images]
+    n_rows = len(originals)
+    # All copies of all rows in one call: row r's copies are originals[r] repeated n_copies times.
+    copies = augment_array(np.repeat(originals, n_copies, axis=0), augmentation, random_state=random_state)
+    copies = copies.reshape((n_rows, n_copies) + originals.shape[1:])
+    to_show = originals if originals.ndim == 4 else originals[:, None]
+    copies_show = copies if copies.ndim == 5 else copies[:, :, None]
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(n_rows, n_copies + 1, figsize=(1.2 * (n_copies + 1), 1.2 * n_rows), squeeze=False)
+    cmap = "gray" if to_show.shape[1] == 1 else None
+    for r in range(n_rows):
+        row = [to_show[r]] + list(copies_show[r])
+        for c, image in enumerate(_as_hwc_images(np.stack(row))):
+            ax = axes[r, c]
+            ax.imshow(image, cmap=cmap, vmin=0, vmax=255 if image.dtype == np.uint8 else 1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_title("original", fontsize=8)
+    for c in range(1, n_copies + 1):
+        axes[0, c].set_title(f"copy {c}", fontsize=8)
+    fig.tight_layout()
     return fig
