@@ -135,7 +135,8 @@ class CNNClassifier(NeuralNetClassifier):
         data when the class accepts them; others are set as ``module__<name>`` (for example
         ``module__width=16`` or ``module__hidden_sizes=(32,)``).
     loss : str or torch.nn.Module subclass, default="ce"
-        ``"ce"`` (cross-entropy), ``"weighted_ce"`` (cross-entropy with ``class_weight`` weights),
+        ``"ce"`` (cross-entropy), ``"weighted_ce"`` (cross-entropy with ``class_weight`` weights,
+        inverse frequency if ``class_weight`` is None),
         ``"focal"``, ``"class_balanced"``, ``"ldam"``, ``"balanced_softmax"``, ``"logit_adjusted"``
         (:mod:`imbsk.losses`), or any criterion class taking ``(logits, target)``. Hyper-parameters
         are set as ``criterion__<name>``: ``criterion__gamma`` (focal, class_balanced),
@@ -143,9 +144,12 @@ class CNNClassifier(NeuralNetClassifier):
         (ldam), ``criterion__tau`` (logit_adjusted), ``criterion__label_smoothing`` (ce). Class
         counts are passed by the classifier. With ``"ldam"``, a module that accepts
         ``normalized_classifier`` gets ``True`` unless set otherwise.
-    class_weight : {"inverse", "sqrt_inverse", "effective"}, default="inverse"
-        Per-class weights (see :func:`imbsk.losses.class_weights`) used by ``loss="weighted_ce"``
-        and by deferred re-weighting.
+    class_weight : None, {"balanced", "inverse", "sqrt_inverse", "effective"} or dict, default=None
+        Per-class weights of the loss, computed from the training labels (see
+        :func:`imbsk.losses.class_weights`; ``"balanced"`` is ``"inverse"``), or a dict
+        ``{label: weight}`` (missing labels weigh 1). Applied from the start, or from
+        ``reweight_epoch`` on. ``None``: no weights, except ``"inverse"`` for
+        ``loss="weighted_ce"`` and ``"effective"`` for deferred re-weighting.
     weight_beta : float in [0, 1), default=0.9999
         ``beta`` of the effective-number weights (``class_weight="effective"``).
     batch_balance : {"none", "class", "sqrt"}, default="none"
@@ -153,8 +157,8 @@ class CNNClassifier(NeuralNetClassifier):
         (``"class"``), or class ``c`` with probability proportional to ``sqrt(n_c)`` (``"sqrt"``).
         Only indices are sampled; ``X`` is never copied.
     reweight_epoch : int or None, default=None
-        Deferred re-weighting (Cao et al. 2019): from this epoch on (counting from 0) the loss uses
-        ``class_weight`` weights. ``None`` disables it.
+        Deferred re-weighting (Cao et al. 2019): the loss is unweighted before this epoch (counting
+        from 0) and uses the ``class_weight`` weights from it on. ``None`` disables it.
     tau : float, default=0.0
         Post-hoc logit adjustment (Menon et al. 2021): ``predict_proba`` and ``predict`` use
         ``logits - tau * log(prior)``, with the class prior of the training labels.
@@ -275,7 +279,7 @@ class CNNClassifier(NeuralNetClassifier):
     _parameter_constraints = {
         "module": [StrOptions(set(MODULES) | {"auto"}), type, nn.Module],
         "loss": [StrOptions(set(LOSS_NAMES)), type],
-        "class_weight": [StrOptions({"inverse", "sqrt_inverse", "effective"})],
+        "class_weight": [StrOptions({"balanced", "inverse", "sqrt_inverse", "effective"}), dict, None],
         "weight_beta": [Interval(Real, 0, 1, closed="left")],
         "batch_balance": [StrOptions({"none", "class", "sqrt"})],
         "reweight_epoch": [Interval(Integral, 0, None, closed="left"), None],
@@ -310,7 +314,7 @@ class CNNClassifier(NeuralNetClassifier):
         module="auto",
         *,
         loss="ce",
-        class_weight="inverse",
+        class_weight=None,
         weight_beta=0.9999,
         batch_balance="none",
         reweight_epoch=None,
@@ -499,13 +503,12 @@ class CNNClassifier(NeuralNetClassifier):
             raise ValueError(f"{name} needs X; got None.")
         if torch.is_tensor(X):
             X = X.detach().cpu().numpy()
-        ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
-        if ndim not in (2, 4):
+        X = check_array(X, allow_nd=True, ensure_2d=False, dtype="numeric", ensure_all_finite=True, input_name="X")
+        if X.ndim not in (2, 4):
             raise ValueError(
                 f"X must be 4-D images (n_samples, channels, height, width) or a 2-D table "
-                f"(n_samples, n_features); got a {ndim}-D array of shape {np.shape(X)}."
+                f"(n_samples, n_features); got a {X.ndim}-D array of shape {X.shape}. Reshape your data."
             )
-        X = check_array(X, allow_nd=True, dtype="numeric", ensure_all_finite=True, input_name="X")
         if X.dtype != np.uint8 and X.dtype != np.float32:
             X = X.astype(np.float32)
         elif not X.flags.c_contiguous:
@@ -810,10 +813,13 @@ class CNNClassifier(NeuralNetClassifier):
             if counts is None:
                 raise ValueError(f"loss={self.loss!r} needs class counts; call fit instead of initialize.")
             data_kwargs["class_counts"] = np.maximum(counts, 1)
-        if key == "weighted_ce":
-            if counts is None:
-                raise ValueError("loss='weighted_ce' needs class counts; call fit instead of initialize.")
-            weights = class_weights(counts, kind=self.class_weight, beta=self.weight_beta)
+        weights = None if self.reweight_epoch is not None else self._class_weights(key)
+        if weights is not None:
+            if "weight" not in accepted:
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} cannot be used with {cls.__name__}, which takes no "
+                    "'weight'; use reweight_epoch to set the weights during training, or class_weight=None."
+                )
             data_kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
         criterion = cls(**{**data_kwargs, **kwargs})
         if self.reweight_epoch is not None and not hasattr(criterion, "weight"):
@@ -824,6 +830,24 @@ class CNNClassifier(NeuralNetClassifier):
         self.logit_scale_ = float(getattr(criterion, "scale", 1.0)) if key == "ldam" else 1.0
         self.criterion_ = criterion
         return self
+
+    def _class_weights(self, key, deferred=False):
+        """Per-class weights for the loss (array of n_classes floats), or None for an unweighted loss."""
+        kind = self.class_weight
+        if kind is None:
+            kind = "effective" if deferred else ("inverse" if key == "weighted_ce" else None)
+        if kind is None:
+            return None
+        if isinstance(kind, dict):
+            unknown = [k for k in kind if k not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(f"class_weight has labels that are not classes: {unknown}; classes_={self.classes_}.")
+            return np.array([float(kind.get(c, 1.0)) for c in self.classes_.tolist()])
+        counts = getattr(self, "class_counts_", None)
+        if counts is None:
+            raise ValueError(f"class_weight={kind!r} needs class counts; call fit instead of initialize.")
+        kind = "inverse" if kind == "balanced" else kind
+        return class_weights(counts, kind=kind, beta=self.weight_beta)
 
     def initialize_optimizer(self, triggered_directly=None):
         """Build the optimiser (``"sgd"`` with momentum and Nesterov, or ``"adamw"``).
@@ -944,7 +968,7 @@ class CNNClassifier(NeuralNetClassifier):
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
         if self.reweight_epoch is not None and len(self.history) - 1 == self.reweight_epoch:
-            weights = class_weights(self.class_counts_, kind=self.class_weight, beta=self.weight_beta)
+            weights = self._class_weights(self._loss_key(), deferred=True)
             self.criterion_.weight = torch.as_tensor(weights, dtype=torch.float32, device=self.device_)
 
     def _lr_factor(self):
@@ -1119,7 +1143,8 @@ class CNNClassifier(NeuralNetClassifier):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[self._logits(X).argmax(dim=1).cpu().numpy()]
+        codes = self._logits(X).argmax(dim=1).cpu().numpy()
+        return self.classes_[codes]
 
     def load_params(self, *args, **kwargs):
         """Load saved weights (skorch's ``load_params``) onto the device of this classifier.
