@@ -72,7 +72,9 @@ def _decode(source, name, image_size):
     """Decode one image to a (C, H, W) uint8 array, C being 1 (gray) or 3 (colour)."""
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
-            img = img.convert("L" if img.mode in _GRAY_MODES else "RGB")
+            mode = "L" if img.mode in _GRAY_MODES else "RGB"
+            if img.mode != mode:
+                img = img.convert(mode)
             if image_size is not None and img.size != image_size[::-1]:
                 img = img.resize(image_size[::-1], Image.Resampling.BILINEAR)
             arr = np.asarray(img, dtype=np.uint8)
