@@ -173,7 +173,8 @@ class CNNClassifier(NeuralNetClassifier):
     weight_decay : float, default=5e-4
         Weight decay (decoupled for AdamW).
     lr_schedule : {"cosine", "step", "constant"}, default="cosine"
-        Learning-rate schedule after the warm-up, updated every batch.
+        Learning-rate schedule after the warm-up, updated every batch. Each call of ``fit`` or
+        ``partial_fit`` runs the whole schedule over its ``max_epochs``.
     warmup_epochs : int, default=0
         Epochs of linear warm-up from ``lr / steps`` to ``lr``.
     lr_milestones : sequence of int or None, default=None
@@ -869,7 +870,6 @@ class CNNClassifier(NeuralNetClassifier):
         self.optimizer_ = cls(*args, **kwargs)
         for group in self.optimizer_.param_groups:
             group["peak_lr"] = group["lr"]
-        self.train_steps_ = 0
         return self
 
     def get_default_callbacks(self):
@@ -945,6 +945,8 @@ class CNNClassifier(NeuralNetClassifier):
     # ------------------------------------------------------------------ the training loop
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        # Every fit / partial_fit call runs its own schedule (warm-up, then decay over max_epochs).
+        self.train_steps_ = 0
         self.augment_ = self._build_augment()
         dtype = None
         if torch.device(self.device_).type == "cuda" and self.precision != "fp32":

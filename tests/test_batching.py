@@ -11,6 +11,16 @@ from imbsk.batching import (
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # The networks here are tiny: a second intra-op thread only adds synchronisation, and on a busy
+    # machine spinning threads slow these tests down by an order of magnitude.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _labels(counts):
     return torch.cat([torch.full((n,), c, dtype=torch.long) for c, n in enumerate(counts)])
 
