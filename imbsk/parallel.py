@@ -1,0 +1,255 @@
+"""Run grid searches and cross-validation of imbsk pipelines on a Dask cluster.
+
+imbsk has no scheduler of its own: scikit-learn's ``GridSearchCV``, ``cross_validate`` and friends
+dispatch their fits through joblib, and joblib's ``"dask"`` backend sends them to the workers of a
+``distributed.Client``. :func:`dask_backend` is a thin context manager around
+``joblib.parallel_config(backend="dask")`` that connects to the cluster, optionally sends large data
+to every worker once, and turns a lost worker into a clear error.
+
+Examples
+--------
+::
+
+    from sklearn.model_selection import GridSearchCV
+    from imbsk.parallel import dask_backend
+
+    search = GridSearchCV(pipe, grid, scoring="balanced_accuracy", cv=5)
+    with dask_backend("tcp://scheduler:8786"):
+        search.fit(X, y)
+"""
+
+import asyncio
+import contextlib
+import numbers
+
+__all__ = ["WorkerLostError", "dask_backend"]
+
+_INSTALL_HINT = 'the Dask backend needs dask.distributed; install it with  pip install "imbsk[dask]"'
+
+
+class WorkerLostError(RuntimeError):
+    """A Dask worker died while running fits, often enough that Dask gave up on the task.
+
+    The parallel call that was running (a whole ``GridSearchCV.fit`` or ``cross_validate``) is aborted
+    and returns no results; partial results are never reported as complete. The Dask exception
+    (``distributed.KilledWorker``, or ``FutureCancelledError`` when the data a task needed was lost with
+    its worker) is chained as ``__cause__``.
+    """
+
+
+class _ScatteredDataLost(RuntimeError):
+    """Raised into pending fits when the scattered data no longer exists on any worker."""
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(_INSTALL_HINT) from exc
+    return distributed
+
+
+class _Failure:
+    """A fit's outcome that is an error raised outside the fit (by the scheduler), not by the fit."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+
+def _make_backend(client, scatter, timeout, submit_kwargs):
+    """joblib's Dask backend, changed in three points.
+
+    First, it never reports a single job. joblib runs a parallel call in the calling process when the
+    backend offers one job, and the Dask backend offers as many jobs as the cluster has worker
+    threads. On a cluster with one thread (one GPU worker) or while a lost worker restarts, every fit
+    would then run on the client machine, silently bypassing the cluster; with at least two jobs joblib
+    always submits to the scheduler, which queues what does not fit.
+
+    Second, errors raised by the scheduler rather than by a fit (``KilledWorker``) reach joblib. joblib
+    1.6 stores them where its result-callback mode never looks, and the parallel call would wait
+    forever.
+
+    Third, when data was scattered (broadcast to every worker), the other arguments are no longer
+    scattered to one worker each, so that a fit whose worker died can be re-run on another; and if
+    the scattered data itself is lost (every worker holding it died), the waiting fits fail.
+    """
+    from joblib._dask import DaskDistributedBackend
+
+    class _RemoteDaskBackend(DaskDistributedBackend):
+        def effective_n_jobs(self, n_jobs):
+            return max(2, super().effective_n_jobs(n_jobs))
+
+        def get_nested_backend(self):
+            return _RemoteDaskBackend(client=self.client), -1
+
+        def start_call(self):
+            super().start_call()
+            if self.data_futures:
+                # joblib scatters every other large argument (fold indices, ...) to a single worker; if
+                # that worker dies the data is gone and the fit cannot be re-run. With the big data
+                # broadcast, the rest is small enough to travel inside the task, which Dask can re-run.
+                self.call_data_futures = None
+                self.client.loop.add_callback(self._watch_scattered)
+
+        def stop_call(self):
+            if self.call_data_futures is None:
+                self.call_data_futures = {}
+            super().stop_call()
+
+        def _deliver(self, future, result):
+            cf_future = self._results.pop(future, None)
+            callback = self._callbacks.pop(future, None)
+            if cf_future is None or cf_future.done():
+                return
+            cf_future.set_result(result)
+            callback(result)
+
+        async def _collect(self):
+            while self._continue:
+                async for future, result in self.waiting_futures:
+                    if future.status == "error":
+                        result = _Failure(result[1])
+                    self._deliver(future, result)
+                await asyncio.sleep(0.01)
+
+        async def _watch_scattered(self):
+            while self._continue:
+                lost = [f.key for f in self.data_futures.values() if f.status != "finished"]
+                if lost:
+                    for future in list(self._results):
+                        self._deliver(future, _Failure(_ScatteredDataLost(lost)))
+                    return
+                await asyncio.sleep(0.1)
+
+        def retrieve_result_callback(self, out):
+            if isinstance(out, _Failure):
+                raise out.exc
+            return super().retrieve_result_callback(out)
+
+    return _RemoteDaskBackend(client=client, scatter=scatter, wait_for_workers_timeout=timeout, **submit_kwargs)
+
+
+def _resolve_client(client, distributed, timeout):
+    """Return ``(client, owned)``; ``owned`` clients were opened here and are closed on exit."""
+    if isinstance(client, distributed.Client):
+        return client, False
+    if client is None:
+        try:
+            return distributed.get_client(), False
+        except ValueError:
+            raise ValueError(
+                "client must be a distributed.Client, a scheduler address or a cluster when no default Dask "
+                "client exists; got None. Create one with distributed.Client(address) first."
+            ) from None
+    if isinstance(client, str):
+        address = client
+    elif isinstance(getattr(client, "scheduler_address", None), str):
+        address = client.scheduler_address
+    else:
+        raise ValueError(
+            "client must be a distributed.Client, a scheduler address such as 'tcp://10.0.0.1:8786', an object "
+            f"with a scheduler_address (a LocalCluster) or None; got {client!r}."
+        )
+    # Not the process-wide default: leaving the block must leave no trace in the caller's session.
+    return distributed.Client(address, timeout=timeout, set_as_default=False), True
+
+
+@contextlib.contextmanager
+def dask_backend(client=None, *, scatter=None, wait_for_workers_timeout=30, **submit_kwargs):
+    """Context manager: joblib-parallel fits in the block run on the workers of a Dask cluster.
+
+    Inside the block every joblib-parallel call of scikit-learn / imbalanced-learn / imbsk
+    (``GridSearchCV.fit``, ``cross_validate``, ``cross_val_score``, ...) is sent to the cluster. Leave
+    the estimator's ``n_jobs`` at ``None`` or ``-1``; the search then uses every worker thread.
+
+    Parameters
+    ----------
+    client : distributed.Client, str, cluster or None, default=None
+        Where to run. A connected ``distributed.Client`` is used as is and stays open. A scheduler
+        address (``"tcp://10.0.0.1:8786"``) or a cluster object with a ``scheduler_address`` (such as
+        ``distributed.LocalCluster``) opens a client that is closed when the block ends. ``None`` uses
+        the current default client.
+    scatter : list or None, default=None
+        Objects (typically ``[X, y]``) sent to every worker once, before any fit. Arguments of the fits
+        that are these very objects travel as references instead of data. Without it joblib still sends
+        each large argument once per parallel call; ``scatter`` saves the repeats across several calls
+        in the block and sends the data before the first fit rather than with it.
+    wait_for_workers_timeout : float, default=30
+        Seconds to wait for the scheduler and for at least one worker before giving up.
+    **submit_kwargs : dict
+        Passed to ``Client.submit`` for every batch of fits, e.g. ``resources={"GPU": 1}`` to run one
+        fit at a time on each worker that declares a GPU resource.
+
+    Yields
+    ------
+    client : distributed.Client
+        The client in use.
+
+    Raises
+    ------
+    ImportError
+        If ``dask.distributed`` is not installed.
+    ValueError
+        If ``client``, ``scatter`` or ``wait_for_workers_timeout`` is invalid.
+    WorkerLostError
+        If a worker died while running fits more often than the scheduler's
+        ``distributed.scheduler.allowed-failures`` (3 by default; until then Dask re-runs the task on
+        another worker), or died holding the only copy of data a task needed (pass ``scatter`` to keep
+        a copy on every worker). The parallel call is aborted with no results.
+
+    Examples
+    --------
+    ::
+
+        from distributed import LocalCluster
+        with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, dask_backend(cluster):
+            search.fit(X, y)
+    """
+    distributed = _import_distributed()
+    from joblib import parallel_config
+
+    if scatter is not None and not isinstance(scatter, list | tuple):
+        raise ValueError(f"scatter must be a list or tuple of objects or None; got {type(scatter).__name__}.")
+    timeout = wait_for_workers_timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0:
+        raise ValueError(f"wait_for_workers_timeout must be a positive number of seconds; got {timeout!r}.")
+
+    client, owned = _resolve_client(client, distributed, timeout)
+    try:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"no Dask worker joined the scheduler at {client.scheduler.address} within "
+                f"wait_for_workers_timeout={timeout} s."
+            ) from None
+        backend = _make_backend(client, list(scatter) if scatter is not None else None, timeout, submit_kwargs)
+        with parallel_config(backend=backend, n_jobs=-1):
+            try:
+                yield client
+            except distributed.KilledWorker as exc:
+                raise WorkerLostError(
+                    f"a Dask worker died while running fits, and so did every retry of the task ({exc}). The "
+                    "parallel call (e.g. the whole grid search) was aborted and returned no results. Dask "
+                    "re-runs a task on another worker up to distributed.scheduler.allowed-failures times; see "
+                    "the worker logs for why it died (often memory: lower the batch size or the threads per "
+                    "worker)."
+                ) from exc
+            except _ScatteredDataLost as exc:
+                raise WorkerLostError(
+                    f"every Dask worker holding the scattered data died ({exc}); the data cannot be recovered. "
+                    "The parallel call (e.g. the whole grid search) was aborted and returned no results."
+                ) from exc
+            except distributed.client.FutureCancelledError as exc:
+                hint = "" if scatter else (
+                    " Pass scatter=[X, y] to dask_backend so that every worker holds a copy of the data and Dask "
+                    "can re-run the fits of a lost worker elsewhere."
+                )
+                raise WorkerLostError(
+                    f"a Dask task of the parallel call was cancelled ({exc}), most often because the workers "
+                    "holding its input data died. The parallel call (e.g. the whole grid search) was aborted "
+                    "and returned no results." + hint
+                ) from exc
+    finally:
+        if owned:
+            client.close()
