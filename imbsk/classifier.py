@@ -116,6 +116,15 @@ def _check_kwargs(prefix, cls, kwargs):
         )
 
 
+def _build(prefix, cls, all_kwargs, user_kwargs):
+    """Instantiate a module or criterion; a rejected value is reported under the user's parameter names."""
+    try:
+        return cls(**all_kwargs)
+    except (TypeError, ValueError) as exc:
+        given = ", ".join(f"{prefix}__{k}={v!r}" for k, v in user_kwargs.items()) or "no parameters"
+        raise ValueError(f"{cls.__name__} could not be built from {given}: {exc}") from exc
+
+
 class CNNClassifier(NeuralNetClassifier):
     """Neural-network classifier for (imbalanced) images, with scikit-learn's interface.
 
@@ -766,7 +775,7 @@ class CNNClassifier(NeuralNetClassifier):
                 data_kwargs = {k: v for k, v in data_kwargs.items() if k in accepted}
             else:
                 data_kwargs = {k: v for k, v in data_kwargs.items() if k == "n_classes"}
-            module = cls(**{**data_kwargs, **kwargs})
+            module = _build("module", cls, {**data_kwargs, **kwargs}, kwargs)
         flatten = False
         channels_last = False
         if fitted:
@@ -822,7 +831,7 @@ class CNNClassifier(NeuralNetClassifier):
                     "'weight'; use reweight_epoch to set the weights during training, or class_weight=None."
                 )
             data_kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
-        criterion = cls(**{**data_kwargs, **kwargs})
+        criterion = _build("criterion", cls, {**data_kwargs, **kwargs}, kwargs)
         if self.reweight_epoch is not None and not hasattr(criterion, "weight"):
             raise ValueError(
                 f"reweight_epoch={self.reweight_epoch} needs a loss with class weights; "

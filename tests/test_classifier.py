@@ -198,6 +198,8 @@ def test_bad_predict_input_raises_value_error(images):
         (dict(module="mlp", augment="light", X2d=True), "4-D images only"),
         (dict(augment="wobbly"), "preset"),
         (dict(module__depth=3), "module__depth: not a parameter of SimpleCNN"),
+        (dict(module__width=-1), "SimpleCNN could not be built from module__width=-1.*width must be"),
+        (dict(loss="focal", criterion__gamma=-2.0), "criterion__gamma=-2.0"),
         (dict(criterion__gamma=2.0), "criterion__gamma: not a parameter of CrossEntropyLoss"),
         (dict(loss="class_balanced", class_weight="inverse"), "takes no 'weight'"),
         (dict(device="tpu"), "device='tpu'"),
