@@ -615,6 +615,17 @@ class CNNClassifier(NeuralNetClassifier):
         n_cols = X.shape[1]
         if not self.normalize:
             return np.zeros(n_cols, np.float32), np.ones(n_cols, np.float32)
+        if X.dtype == np.uint8 and X.ndim == 4:
+            # Exact moments from a 256-bin histogram per channel: no float copy of the images at all.
+            values = np.arange(256, dtype=np.float64)
+            images = torch.from_numpy(X) if X.flags.writeable else torch.from_numpy(X.copy())
+            hist = torch.stack([torch.bincount(images[:, c].flatten(), minlength=256) for c in range(n_cols)])
+            hist = hist.numpy().astype(np.float64)
+            count = hist.sum(axis=1)
+            mean = hist @ values / count
+            std = np.sqrt(np.maximum(hist @ values**2 / count - mean**2, 0.0))
+            std[std < 1e-6] = 1.0
+            return mean.astype(np.float32), std.astype(np.float32)
         total = np.zeros(n_cols)
         total_sq = np.zeros(n_cols)
         # Chunks keep the float64 temporaries small for large uint8 image arrays.
