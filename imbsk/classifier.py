@@ -239,8 +239,9 @@ class CNNClassifier(NeuralNetClassifier):
     **kwargs
         skorch-style routed parameters: ``module__*``, ``criterion__*``, ``optimizer__*``,
         ``callbacks__*``; and the remaining :class:`skorch.NeuralNet` parameters (``compile``, ...).
-        ``iterator_train``, ``iterator_valid`` and ``dataset`` are not used: batches come from the
-        device-resident iterator of :mod:`imbsk.batching`.
+        ``iterator_train``, ``iterator_valid``, ``dataset`` (and their ``__`` arguments) and
+        ``predict_nonlinearity`` are not used: batches come from the device-resident iterator of
+        :mod:`imbsk.batching` and ``predict_proba`` is the softmax of the logits.
 
     Attributes
     ----------
@@ -455,6 +456,17 @@ class CNNClassifier(NeuralNetClassifier):
             raise ValueError("loss='weighted_ce' and criterion are both set; give only one of them.")
         if isinstance(self.augment, str):
             default_augmentation(self.augment)  # raises a ValueError listing the presets
+        unused = sorted(k for k in vars(self) if k.startswith(("iterator_train__", "iterator_valid__", "dataset__")))
+        if unused:
+            raise ValueError(
+                f"{', '.join(unused)}: CNNClassifier does not use skorch's DataLoader or Dataset (batches are "
+                "sliced from a tensor on the device); use batch_size and batch_balance instead."
+            )
+        if self.predict_nonlinearity != "auto":
+            raise ValueError(
+                f"predict_nonlinearity={self.predict_nonlinearity!r} is not used: predict_proba is the softmax of "
+                "the logits (after the tau adjustment); leave it at 'auto'."
+            )
         if self.lr_milestones is not None:
             ms = np.asarray(self.lr_milestones)
             if ms.ndim != 1 or not np.issubdtype(ms.dtype, np.integer) or np.any(ms < 0):

@@ -205,6 +205,7 @@ def test_bad_predict_input_raises_value_error(images):
         (dict(device="tpu"), "device='tpu'"),
         (dict(momentum=0.0), "nesterov=True needs momentum > 0"),
         (dict(class_weight={7: 2.0}), "not classes"),
+        (dict(iterator_train__shuffle=True), "iterator_train__shuffle: CNNClassifier does not use"),
     ],
 )
 def test_bad_parameters_raise_value_error_naming_them(images, params, match):
