@@ -1,5 +1,6 @@
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -509,3 +510,23 @@ def test_cross_validate_with_balanced_scoring_and_fold_priors():
         assert np.all(np.isfinite(scores[f"test_{name}"]))
     assert all(np.array_equal(c, [90, 15]) for c in seen)  # each fold's own counts
 
+
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.data
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED_DATA / "cifar10-jpeg.tar.gz").is_file(), reason=f"{SHARED_DATA} is absent")
+def test_cifar_cat_dog_5000_500_plain_cnn_collapses_and_balanced_batches_recover():
+    from imbsk.datasets import load_cifar10, make_imbalance
+
+    X, y = load_cifar10(SHARED_DATA, split="train", classes=["cat", "dog"])
+    X, y = make_imbalance(X, y, sampling_strategy={1: 500}, random_state=0)
+    X_test, y_test = load_cifar10(SHARED_DATA, split="test", classes=["cat", "dog"])
+    scores = {}
+    for name, params in [("plain", {}), ("class", dict(batch_balance="class"))]:
+        clf = CNNClassifier("simple_cnn", max_epochs=10, random_state=0, **params).fit(X, y)
+        scores[name] = balanced_accuracy_score(y_test, clf.predict(X_test))
+    assert scores["plain"] < 0.55  # seed 000's finding: the plain CNN predicts the majority
+    assert scores["class"] > scores["plain"] + 0.08
