@@ -6,7 +6,15 @@ matplotlib ``Figure`` it drew so that callers can save or restyle it.
 
 import numpy as np
 
-__all__ = ["plot_augmented_grid", "plot_metric_vs_ir", "plot_toy_grid"]
+__all__ = [
+    "plot_augmented_grid",
+    "plot_class_distribution",
+    "plot_confusion_matrices",
+    "plot_history",
+    "plot_metric_vs_ir",
+    "plot_scores",
+    "plot_toy_grid",
+]
 
 
 def _pyplot():
@@ -203,5 +211,147 @@ def plot_augmented_grid(X, augmentation=None, n_images=8, n_copies=4, random_sta
     axes[0, 0].set_title("original", fontsize=8)
     for c in range(1, n_copies + 1):
         axes[0, c].set_title(f"copy {c}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_distribution(y, *, class_names=None, ax=None, log=False):
+    """Bar chart of the number of samples per class.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or dict of label -> count
+        Labels, or counts per class.
+    class_names : list of str, default=None
+        Names shown under the bars, in the order of the sorted labels.
+    ax : matplotlib Axes, default=None
+        Axes to draw on; a new figure is made if None.
+    log : bool, default=False
+        Logarithmic count axis (for long-tailed data).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    if isinstance(y, dict):
+        labels, counts = list(y), np.asarray(list(y.values()))
+    else:
+        labels, counts = np.unique(np.asarray(y), return_counts=True)
+    names = [str(c) for c in labels] if class_names is None else list(class_names)
+    if len(names) != len(counts):
+        raise ValueError(f"class_names has {len(names)} names for {len(counts)} classes.")
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(max(4, 0.6 * len(names) + 2), 3.2))
+    bars = ax.bar(range(len(counts)), counts, color="tab:blue")
+    ax.bar_label(bars, labels=[str(int(c)) for c in counts], fontsize=8)
+    many = len(names) > 4
+    ax.set_xticks(range(len(counts)), names, rotation=45 if many else 0, ha="right" if many else "center")
+    ax.set_ylabel("samples")
+    if log:
+        ax.set_yscale("log")
+    fig.tight_layout()
+    return fig
+
+
+def plot_scores(scores, *, xlabel="score", chance=0.5, ax=None):
+    """Horizontal bars of one score per method (e.g. balanced accuracy per remedy).
+
+    Parameters
+    ----------
+    scores : dict of name -> float
+    xlabel : str, default="score"
+    chance : float or None, default=0.5
+        Drawn as a dashed line (balanced accuracy of always predicting one class in a binary task).
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    names, values = list(scores), np.asarray(list(scores.values()), dtype=float)
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
+    order = np.arange(len(names))[::-1]
+    bars = ax.barh(order, values, color=["tab:gray" if i == 0 else "tab:blue" for i in range(len(names))])
+    ax.bar_label(bars, labels=[f"{v:.3f}" for v in values], fontsize=8, padding=2)
+    ax.set_yticks(order, names)
+    if chance is not None:
+        ax.axvline(chance, color="k", ls="--", lw=1)
+    ax.set_xlim(min(0.4, values.min() - 0.05) if len(values) else 0, 1.0)
+    ax.set_xlabel(xlabel)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrices(matrices, *, class_names=None, normalize=True, max_cols=4):
+    """A grid of confusion matrices, one per method.
+
+    Parameters
+    ----------
+    matrices : dict of name -> ndarray of shape (n_classes, n_classes)
+        Rows are true classes, columns predicted classes (sklearn's ``confusion_matrix``).
+    class_names : list of str, default=None
+    normalize : bool, default=True
+        Show each row as fractions of the true class (its recall on the diagonal).
+    max_cols : int, default=4
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    n = len(matrices)
+    cols = min(n, max_cols)
+    rows = -(-n // cols)
+    k = len(next(iter(matrices.values())))
+    size = 2.6 if k <= 3 else 4.0
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
+    names = [str(i) for i in range(k)] if class_names is None else list(class_names)
+    for ax, (title, cm) in zip(axes.ravel(), matrices.items()):
+        cm = np.asarray(cm, dtype=float)
+        shown = cm / np.maximum(cm.sum(1, keepdims=True), 1) if normalize else cm
+        ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+        if k <= 5:
+            for (i, j), v in np.ndenumerate(shown):
+                ax.text(j, i, f"{v:.2f}" if normalize else f"{int(v)}", ha="center", va="center",
+                        color="white" if v > 0.6 * shown.max() else "black", fontsize=8)
+        ax.set_xticks(range(k), names, fontsize=7, rotation=90 if k > 3 else 0)
+        ax.set_yticks(range(k), names, fontsize=7)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("predicted", fontsize=8)
+        ax.set_ylabel("true", fontsize=8)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(histories, key="train_loss", *, ylabel=None, ax=None):
+    """Per-epoch curves from fitted networks' skorch histories.
+
+    Parameters
+    ----------
+    histories : dict of name -> skorch History (``net.history``) or list of dict
+    key : str, default="train_loss"
+        History entry to plot (``"train_loss"``, ``"valid_bacc"``, or any recorded score).
+    ylabel : str, default=None
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4))
+    for name, history in histories.items():
+        epochs = [row for row in history if key in row]
+        if not epochs:
+            known = sorted(history[-1]) if len(history) else []
+            raise ValueError(f"history of {name!r} has no entry {key!r}; it has {known}.")
+        ax.plot([row["epoch"] for row in epochs], [row[key] for row in epochs], marker="o", ms=3, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel or key.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -1,0 +1,296 @@
+"""The CIFAR story: a plain CNN collapses on cat vs dog at 10:1, and the remedies side by side.
+
+Training data: the official training images of two classes (cat and dog unless asked otherwise), with
+the second class cut to a tenth (5,000 : 500), or CIFAR-10-LT. Every remedy is scored on the official
+test images — balanced, 1,000 per class, so accuracy there *is* balanced accuracy — and, when ``cv`` is
+given, by ``cross_validate`` on the imbalanced training data with :data:`imbsk.metrics.BALANCED_SCORING`.
+Nothing is selected on the test set: epochs and hyper-parameters are fixed in advance.
+"""
+
+import os
+import time
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix
+from sklearn.model_selection import StratifiedKFold, cross_validate
+from skorch.callbacks import Callback
+from tqdm.auto import tqdm
+
+from .._table import to_markdown, write_csv
+from ..classifier import CNNClassifier
+from ..datasets import CIFAR10_CLASSES, load_cifar10, make_imbalance, make_long_tailed
+from ..metrics import BALANCED_SCORING, evaluate
+from ..pipeline import make_pipeline
+from ..sampling import AugmentedOverSampler, ReplicateOverSampler
+
+__all__ = ["CIFAR_PRESETS", "cifar_remedies", "run_cifar_demo"]
+
+#: Settings of ``imbsk demo cifar``. ``quick`` fits 2 CPU cores in a few minutes by training on a
+#: subset at 16x16 pixels (2x2 average pooling); ``full`` is sized for a GPU.
+CIFAR_PRESETS = {
+    "quick": {"n_majority": 2000, "image_size": 16, "max_epochs": 8, "width": 16, "cv": 0, "batch_size": 64},
+    "full": {"n_majority": None, "image_size": 32, "max_epochs": 30, "width": 32, "cv": 5, "batch_size": 128},
+}
+
+
+class EpochTestScore(Callback):
+    """Record the balanced accuracy on a held-out set after every epoch, for the per-epoch figure.
+
+    The score is only recorded, never used to select an epoch or a model.
+
+    Parameters
+    ----------
+    X, y : held-out images and labels
+    name : str, default="test_bacc"
+        History key the score is stored under.
+    """
+
+    def __init__(self, X, y, name="test_bacc"):
+        self.X = X
+        self.y = y
+        self.name = name
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record(self.name, float(balanced_accuracy_score(self.y, net.predict(self.X))))
+
+
+def cifar_remedies(base, random_state=0):
+    """The estimators the CIFAR demo compares, each a remedy on top of ``base``.
+
+    Parameters
+    ----------
+    base : CNNClassifier
+        The plain network (architecture, epochs, optimiser); every remedy is a clone of it.
+    random_state : int, default=0
+        Seed of the samplers.
+
+    Returns
+    -------
+    remedies : dict of name -> estimator
+        ``"none"``, ``"replicate oversampling"`` (whole copies of the minority, seed 000's "extend the
+        dogs 10 times"), ``"augmented oversampling"``, ``"balanced batches"``, ``"class weights"``,
+        ``"focal loss"`` and ``"logit-adjusted loss"``.
+    """
+    return {
+        "none": clone(base),
+        "replicate oversampling": make_pipeline(ReplicateOverSampler(), clone(base)),
+        "augmented oversampling": make_pipeline(AugmentedOverSampler(random_state=random_state), clone(base)),
+        "balanced batches": clone(base).set_params(batch_balance="class"),
+        "class weights": clone(base).set_params(class_weight="balanced"),
+        "focal loss": clone(base).set_params(loss="focal"),
+        "logit-adjusted loss": clone(base).set_params(loss="logit_adjusted"),
+    }
+
+
+def _downsample(X, image_size):
+    """Average-pool uint8 images to ``image_size`` pixels (an integer factor of their size)."""
+    size = X.shape[-1]
+    if image_size == size:
+        return X
+    if size % image_size:
+        raise ValueError(f"image_size must divide the image size {size}; got image_size={image_size}.")
+    f = size // image_size
+    pooled = X.reshape(*X.shape[:2], image_size, f, image_size, f).mean(axis=(3, 5))
+    return np.rint(pooled).astype(np.uint8)
+
+
+def _final_step(estimator):
+    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+
+
+def load_cifar_task(data, classes=None, long_tailed=None, ratio=10, n_majority=None, random_state=0):
+    """Load the imbalanced training set and the balanced test set of the demo.
+
+    Parameters
+    ----------
+    data : str or path-like
+        Folder holding CIFAR-10 in a layout :func:`imbsk.datasets.load_cifar10` reads.
+    classes : list of str or int, default=None
+        Classes; default ``["cat", "dog"]``, or all ten with ``long_tailed``.
+    long_tailed : float or None, default=None
+        Make the training set CIFAR-10-LT style with this imbalance ratio instead of cutting the last
+        class to ``1 / ratio``.
+    ratio : float, default=10
+        Majority : minority ratio of a binary task.
+    n_majority : int or None, default=None
+        Keep only this many training images of the largest class (and scale the others alike).
+    random_state : int, default=0
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test, class_names
+    """
+    if classes is None:
+        classes = list(CIFAR10_CLASSES) if long_tailed else ["cat", "dog"]
+    names = [CIFAR10_CLASSES[c] if isinstance(c, (int, np.integer)) else str(c) for c in classes]
+    X, y = load_cifar10(data, split="train", classes=classes)
+    X_test, y_test = load_cifar10(data, split="test", classes=classes)
+    if long_tailed:
+        X, y = make_long_tailed(X, y, imbalance_ratio=long_tailed, random_state=random_state)
+    else:
+        if len(names) != 2:
+            raise ValueError(f"classes must name two classes without --long-tailed; got {names}.")
+        X, y = make_imbalance(X, y, imbalance_ratio=ratio, random_state=random_state)
+    if n_majority is not None:
+        counts = np.bincount(y)
+        keep = {c: max(1, int(round(n * n_majority / counts.max()))) for c, n in enumerate(counts)}
+        X, y = make_imbalance(X, y, sampling_strategy=keep, random_state=random_state)
+    return X, y, X_test, y_test, names
+
+
+def run_cifar_demo(
+    data,
+    out="imbsk-demo-cifar",
+    *,
+    quick=False,
+    classes=None,
+    long_tailed=None,
+    ratio=10,
+    max_epochs=None,
+    cv=None,
+    random_state=0,
+    device="auto",
+    plots=True,
+    progress=True,
+    verbose=True,
+):
+    """Run the CIFAR demo: the plain CNN against each remedy, on the balanced official test set.
+
+    Parameters
+    ----------
+    data : str or path-like
+        Folder with CIFAR-10 (official python layout, its archive, or the image-folder copy).
+    out : str or path-like or None, default="imbsk-demo-cifar"
+        Folder for ``cifar_results.csv`` / ``.md`` and the PNG figures; ``None`` writes nothing.
+    quick : bool, default=False
+        Use :data:`CIFAR_PRESETS` ``["quick"]`` (2 CPU cores, minutes) instead of ``["full"]`` (GPU).
+    classes : list of str, default=None
+        Two classes (default cat and dog), or the classes of a long-tailed run.
+    long_tailed : float or None, default=None
+        Train on CIFAR-10-LT with this imbalance ratio.
+    ratio : float, default=10
+        Majority : minority ratio of the binary task.
+    max_epochs, cv : int, default=None
+        Override the preset's epochs and number of cross-validation folds (0: no cross-validation).
+    random_state : int, default=0
+    device : str, default="auto"
+    plots, progress, verbose : bool, default=True
+
+    Returns
+    -------
+    rows : list of dict
+        One row per remedy: test balanced accuracy, macro F1, minority recall, per-class recalls and,
+        with ``cv``, the cross-validated balanced accuracy.
+    """
+    preset = dict(CIFAR_PRESETS["quick" if quick else "full"])
+    if max_epochs is not None:
+        preset["max_epochs"] = max_epochs
+    if cv is not None:
+        preset["cv"] = cv
+    start = time.perf_counter()
+    X, y, X_test, y_test, names = load_cifar_task(
+        data, classes, long_tailed, ratio, preset["n_majority"], random_state
+    )
+    X, X_test = _downsample(X, preset["image_size"]), _downsample(X_test, preset["image_size"])
+    if verbose:
+        counts = ", ".join(f"{n}: {c}" for n, c in zip(names, np.bincount(y, minlength=len(names))))
+        print(f"training images ({X.shape[-1]}x{X.shape[-1]}): {counts}; test images: {len(y_test)} (balanced)")
+    base = CNNClassifier(
+        "simple_cnn", module__width=preset["width"], max_epochs=preset["max_epochs"],
+        batch_size=preset["batch_size"], classes=np.arange(len(names)), random_state=random_state,
+        device=device,
+    )
+    remedies = cifar_remedies(base, random_state)
+    folds = StratifiedKFold(preset["cv"], shuffle=True, random_state=random_state) if preset["cv"] else None
+    rows, fitted = [], {}
+    bar = tqdm(remedies.items(), desc="cifar demo", disable=not progress)
+    for name, estimator in bar:
+        bar.set_postfix_str(name)
+        row = {"remedy": name}
+        if folds is not None:
+            res = cross_validate(estimator, X, y, cv=folds, scoring=BALANCED_SCORING)
+            row["cv_balanced_accuracy"] = float(np.mean(res["test_balanced_accuracy"]))
+            row["cv_balanced_accuracy_std"] = float(np.std(res["test_balanced_accuracy"]))
+        _final_step(estimator).set_params(callbacks=[("test_score", EpochTestScore(X_test, y_test))])
+        t0 = time.perf_counter()
+        estimator.fit(X, y)
+        row["fit_seconds"] = time.perf_counter() - t0
+        row.update(_test_scores(estimator, X_test, y_test, names))
+        rows.append(row)
+        fitted[name] = estimator
+    # Post-hoc logit adjustment needs no training: the plain network with its logits shifted by the
+    # log prior of its training labels.
+    plain = _final_step(fitted["none"])
+    plain.set_params(tau=1.0)
+    rows.append({"remedy": "post-hoc logit adjustment", "fit_seconds": 0.0,
+                 **_test_scores(plain, X_test, y_test, names)})
+    plain.set_params(tau=0.0)
+    elapsed = time.perf_counter() - start
+    if verbose:
+        print(summary_table(rows, names))
+        print(f"\ntotal time {elapsed:.0f} s")
+    if out is not None:
+        _write_outputs(rows, fitted, X_test, y_test, names, out, plots, elapsed, preset)
+    return rows
+
+
+def _test_scores(estimator, X_test, y_test, names):
+    scores = evaluate(estimator, X_test, y_test)
+    y_pred = estimator.predict(X_test)
+    cm = confusion_matrix(y_test, y_pred, labels=np.arange(len(names)))
+    recalls = cm.diagonal() / np.maximum(cm.sum(1), 1)
+    row = {
+        "test_balanced_accuracy": scores["balanced_accuracy"],
+        "test_f1_macro": scores["f1_macro"],
+        "test_minority_recall": float(recalls[-1]) if len(names) == 2 else float(recalls.min()),
+    }
+    if len(names) <= 3:
+        row.update({f"recall_{n}": float(r) for n, r in zip(names, recalls)})
+    return row
+
+
+def summary_table(rows, names=None):
+    """Markdown table of the demo rows (test scores, and cross-validated balanced accuracy if run)."""
+    table = []
+    for r in rows:
+        entry = {"remedy": r["remedy"], "test balanced acc.": f"{r['test_balanced_accuracy']:.3f}",
+                 "test macro F1": f"{r['test_f1_macro']:.3f}"}
+        entry.update({f"recall {n}": f"{r[f'recall_{n}']:.3f}" for n in (names or []) if f"recall_{n}" in r})
+        if "cv_balanced_accuracy" in r:
+            entry["CV balanced acc."] = f"{r['cv_balanced_accuracy']:.3f} ± {r['cv_balanced_accuracy_std']:.3f}"
+        entry["fit s"] = f"{r['fit_seconds']:.0f}"
+        table.append(entry)
+    columns = list(dict.fromkeys(k for e in table for k in e))
+    return to_markdown(table, columns)
+
+
+def _write_outputs(rows, fitted, X_test, y_test, names, out, plots, elapsed, preset):
+    os.makedirs(out, exist_ok=True)
+    write_csv(rows, os.path.join(out, "cifar_results.csv"), columns=list(dict.fromkeys(k for r in rows for k in r)))
+    with open(os.path.join(out, "cifar_results.md"), "w") as f:
+        f.write(f"# CIFAR-10 {' vs '.join(names[:3])}{' ...' if len(names) > 3 else ''}: remedies\n\n")
+        f.write(f"Settings: {preset}; total time {elapsed:.0f} s.\n\n")
+        f.write(summary_table(rows, names) + "\n")
+    if not plots:
+        return
+    from ..plotting import _pyplot, plot_confusion_matrices, plot_history, plot_scores
+
+    plt = _pyplot()
+    figures = {
+        "balanced_accuracy_per_remedy.png": plot_scores(
+            {r["remedy"]: r["test_balanced_accuracy"] for r in rows}, xlabel="balanced accuracy (official test set)"
+        ),
+        "confusion_matrices.png": plot_confusion_matrices(
+            {name: confusion_matrix(y_test, est.predict(X_test), labels=np.arange(len(names)))
+             for name, est in fitted.items()},
+            class_names=names,
+        ),
+        "balanced_accuracy_per_epoch.png": plot_history(
+            {name: _final_step(est).history for name, est in fitted.items()}, key="test_bacc",
+            ylabel="balanced accuracy (official test set)",
+        ),
+    }
+    for filename, fig in figures.items():
+        fig.savefig(os.path.join(out, filename), dpi=100)
+        plt.close(fig)
