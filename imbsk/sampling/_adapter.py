@@ -5,19 +5,16 @@ from collections import Counter
 import numpy as np
 from imblearn.base import BaseSampler
 from imblearn.over_sampling import SMOTE
-from imblearn.utils import check_target_type
 from imblearn.utils._tags import get_tags
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.validation import check_consistent_length
-from sklearn_compat.utils.validation import validate_data
 
-from ._base import cast_like, check_nd_X, flatten
+from ._base import NDInputMixin, cast_like, flatten
 
 _NEIGHBOUR_PARAMS = ("k_neighbors", "n_neighbors", "m_neighbors", "n_neighbors_ver3")
 
 
-class NDSampler(BaseSampler):
+class NDSampler(NDInputMixin, BaseSampler):
     """Apply an imbalanced-learn sampler to X of shape ``(n_samples, ...)`` by flattening it.
 
     Each sample is flattened to one row, the wrapped sampler (cloned) resamples the rows, and the rows
@@ -76,13 +73,6 @@ class NDSampler(BaseSampler):
     def _sampling_type(self):
         return getattr(self._wrapped(), "_sampling_type", "bypass")
 
-    def _check_X_y(self, X, y):
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        # Finiteness and dtype are for the wrapped sampler to judge, with its own message.
-        X = check_nd_X(X)
-        check_consistent_length(X, y)
-        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
-        return X, y, binarize_y
 
     def _fit_resample(self, X, y, **params):
         sampler = clone(self._wrapped())

@@ -4,14 +4,12 @@ import numpy as np
 import torch
 from imblearn.over_sampling import RandomOverSampler as _ImblearnRandomOverSampler
 from imblearn.over_sampling.base import BaseOverSampler
-from imblearn.utils import Substitution, check_target_type
+from imblearn.utils import Substitution
 from imblearn.utils._docstring import _random_state_docstring
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_consistent_length
-from sklearn_compat.utils.validation import validate_data
 
 from ..augment import default_augmentation, torch_generator
-from ._base import cast_like, check_nd_X
+from ._base import NDInputMixin, cast_like
 
 _BATCH_SIZE = 256  # images per vectorised call: large enough to amortise overhead, small enough for the CPU cache
 _MAX_REDRAWS = 10
@@ -21,7 +19,7 @@ _MAX_REDRAWS = 10
     sampling_strategy=BaseOverSampler._sampling_strategy_docstring,
     random_state=_random_state_docstring,
 )
-class AugmentedOverSampler(BaseOverSampler):
+class AugmentedOverSampler(NDInputMixin, BaseOverSampler):
     """Over-sample minority classes with augmented copies of randomly chosen originals.
 
     Which originals are copied is decided exactly as in imbalanced-learn's
@@ -82,6 +80,9 @@ class AugmentedOverSampler(BaseOverSampler):
     True
     """
 
+    _nd_allow_nan = False
+    _nd_dtype = "numeric"
+
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
         "augmentation": [callable, str, None],
@@ -92,12 +93,6 @@ class AugmentedOverSampler(BaseOverSampler):
         self.augmentation = augmentation
         self.random_state = random_state
 
-    def _check_X_y(self, X, y):
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X = check_nd_X(X, allow_nan=False, dtype="numeric")
-        check_consistent_length(X, y)
-        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
-        return X, y, binarize_y
 
     def _fit_resample(self, X, y):
         random_state = check_random_state(self.random_state)

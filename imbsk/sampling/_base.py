@@ -1,10 +1,13 @@
 """Input checking shared by the N-D samplers."""
 
 import numpy as np
+from imblearn.utils import check_target_type
 from imblearn.utils._validation import _check_X
 from scipy import sparse
 from sklearn.utils import check_array
+from sklearn.utils.validation import check_consistent_length
 from sklearn_compat.utils._dataframe import is_pandas_df
+from sklearn_compat.utils.validation import validate_data
 
 
 def check_nd_X(X, *, allow_nan=True, dtype=None, name="X"):
@@ -44,3 +47,21 @@ def cast_like(X_new, dtype):
         info = np.iinfo(dtype)
         return np.clip(np.rint(X_new), info.min, info.max).astype(dtype)
     return X_new.astype(dtype)
+
+
+class NDInputMixin:
+    """Make an imbalanced-learn sampler accept ``X`` of any ``ndim >= 2`` (put it first in the bases).
+
+    imbalanced-learn checks inputs in ``_check_X_y``; this replaces only that step, with
+    :func:`check_nd_X`. ``_nd_allow_nan`` and ``_nd_dtype`` are passed on to it.
+    """
+
+    _nd_allow_nan = True
+    _nd_dtype = None
+
+    def _check_X_y(self, X, y):
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X = check_nd_X(X, allow_nan=self._nd_allow_nan, dtype=self._nd_dtype)
+        check_consistent_length(X, y)
+        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
+        return X, y, binarize_y

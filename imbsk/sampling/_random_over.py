@@ -2,19 +2,17 @@
 
 from imblearn.over_sampling import RandomOverSampler as _ImblearnRandomOverSampler
 from imblearn.over_sampling.base import BaseOverSampler
-from imblearn.utils import Substitution, check_target_type
+from imblearn.utils import Substitution
 from imblearn.utils._docstring import _random_state_docstring
-from sklearn.utils.validation import check_consistent_length
-from sklearn_compat.utils.validation import validate_data
 
-from ._base import cast_like, check_nd_X, flatten
+from ._base import NDInputMixin, cast_like, flatten
 
 
 @Substitution(
     sampling_strategy=BaseOverSampler._sampling_strategy_docstring,
     random_state=_random_state_docstring,
 )
-class RandomOverSampler(BaseOverSampler):
+class RandomOverSampler(NDInputMixin, BaseOverSampler):
     """Random over-sampling of X with any number of dimensions (tabular rows, images).
 
     imbalanced-learn's :class:`~imblearn.over_sampling.RandomOverSampler` with ``X`` of shape
@@ -68,12 +66,6 @@ class RandomOverSampler(BaseOverSampler):
         self.random_state = random_state
         self.shrinkage = shrinkage
 
-    def _check_X_y(self, X, y):
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X = check_nd_X(X)
-        check_consistent_length(X, y)
-        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
-        return X, y, binarize_y
 
     def _fit_resample(self, X, y):
         # imblearn re-derives sampling_strategy_ from the same y and the same random_state, so its draws

@@ -3,20 +3,18 @@
 import numpy as np
 from imblearn.under_sampling import RandomUnderSampler as _ImblearnRandomUnderSampler
 from imblearn.under_sampling.base import BaseUnderSampler
-from imblearn.utils import Substitution, check_target_type
+from imblearn.utils import Substitution
 from imblearn.utils._docstring import _random_state_docstring
 from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import check_consistent_length
-from sklearn_compat.utils.validation import validate_data
 
-from ._base import check_nd_X
+from ._base import NDInputMixin
 
 
 @Substitution(
     sampling_strategy=BaseUnderSampler._sampling_strategy_docstring,
     random_state=_random_state_docstring,
 )
-class RandomUnderSampler(BaseUnderSampler):
+class RandomUnderSampler(NDInputMixin, BaseUnderSampler):
     """Random under-sampling of X with any number of dimensions (tabular rows, images).
 
     imbalanced-learn's :class:`~imblearn.under_sampling.RandomUnderSampler` chooses which samples to
@@ -65,12 +63,6 @@ class RandomUnderSampler(BaseUnderSampler):
         self.random_state = random_state
         self.replacement = replacement
 
-    def _check_X_y(self, X, y):
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X = check_nd_X(X)
-        check_consistent_length(X, y)
-        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
-        return X, y, binarize_y
 
     def _fit_resample(self, X, y):
         sampler = _ImblearnRandomUnderSampler(

@@ -5,17 +5,15 @@ from numbers import Integral
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
-from imblearn.utils import Substitution, check_target_type
+from imblearn.utils import Substitution
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_consistent_length
-from sklearn_compat.utils.validation import validate_data
 
-from ._base import check_nd_X
+from ._base import NDInputMixin
 
 
 @Substitution(sampling_strategy=BaseOverSampler._sampling_strategy_docstring)
-class ReplicateOverSampler(BaseOverSampler):
+class ReplicateOverSampler(NDInputMixin, BaseOverSampler):
     """Over-sample by repeating every sample of a class a whole number of times.
 
     Deterministic: no sample is drawn at random, so every original of a resampled class appears equally
@@ -70,12 +68,6 @@ class ReplicateOverSampler(BaseOverSampler):
         super().__init__(sampling_strategy=sampling_strategy)
         self.n_copies = n_copies
 
-    def _check_X_y(self, X, y):
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X = check_nd_X(X)
-        check_consistent_length(X, y)
-        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
-        return X, y, binarize_y
 
     def _fit_resample(self, X, y):
         indices = [np.arange(len(y))]
