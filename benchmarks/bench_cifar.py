@@ -1,0 +1,217 @@
+"""CIFAR benchmarks: cat vs dog at 5,000:500 and CIFAR-10-LT, every remedy as ``CNNClassifier`` parameters.
+
+Two tasks, scored on the official CIFAR-10 test images (balanced, so accuracy there is balanced
+accuracy):
+
+- ``--task catdog``: the training cats and dogs with the dogs cut to 500 (5,000:500, as
+  ``make_imbalance(X, y, sampling_strategy={1: 500})``), SimpleCNN; 2,000 test images.
+- ``--task lt``: CIFAR-10-LT built by :func:`imbsk.datasets.make_long_tailed` with ``--ir`` (100, 50 or
+  10; exponential profile, 5,000 down to ``5000 / ir`` images per class), ResNet-32; 10,000 test images.
+
+The training subset is drawn once with ``--data-seed`` (default 0) and is the same for every row and
+seed; each seed in ``--seeds`` sets the network initialisation, batch order, augmentation and samplers.
+Nothing is selected on the test set: the number of epochs (``--epochs``) and every hyper-parameter are
+fixed before the run, and the test set is scored once, after the last epoch.
+
+Rows (``--rows``, comma-separated; each is built from ``CNNClassifier`` parameters or an imbsk sampler in
+a pipeline, on the base network below):
+
+========== ==========================================================================================
+none       plain cross-entropy
+ros        ``RandomOverSampler`` then the network
+aug        ``AugmentedOverSampler`` (default augmentation preset) then the network
+balanced   ``batch_balance="class"`` (every class equally likely in each batch)
+sqrt       ``batch_balance="sqrt"`` (square-root sampling)
+weighted   ``loss="weighted_ce"`` (inverse-frequency class weights)
+focal      ``loss="focal"``
+cb         ``loss="class_balanced"`` (effective-number weights)
+ldam_drw   ``loss="ldam"``, ``class_weight="effective"``, ``reweight_epoch`` at 80% of the epochs
+bsoftmax   ``loss="balanced_softmax"``
+posthoc    cross-entropy training, ``tau=1`` (post-hoc logit adjustment at prediction)
+best       the combination declared in advance as the candidate: ``loss="balanced_softmax"`` with
+           ``augment="strong"``
+========== ==========================================================================================
+
+Base network: ``module="simple_cnn"`` (catdog) or ``"resnet32"`` (lt), ``augment="light"`` (flip and
+4-pixel crop, the usual CIFAR training augmentation), SGD with Nesterov momentum, cosine schedule after
+a linear warm-up of ``min(5, epochs // 10)`` epochs, batch size 128, lr 0.05 (catdog) or 0.1 (lt),
+weight decay 5e-4 (catdog) or 2e-4 (lt).
+
+Usage
+-----
+::
+
+    python benchmarks/bench_cifar.py --data /work/shared/data --task catdog --seeds 0 1 2 --epochs 30 \\
+        --rows none,ros,aug,balanced,sqrt,weighted,focal,cb,ldam_drw,bsoftmax,posthoc,best --device auto \\
+        [--subset N] [--output benchmarks/results/cifar.md]
+
+``--subset N`` keeps a stratified ``N`` images of the imbalanced training set (at least one a class)
+and ``N`` test images, for a smoke test that runs in seconds; its scores mean nothing. The table shows
+the mean ± standard deviation over seeds of the test balanced accuracy and the total wall time of each
+row (training and prediction, all seeds); ``--output`` appends it, with the command and the machine, to
+a markdown file.
+"""
+
+import argparse
+import os
+import platform
+import shlex
+import sys
+import time
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import train_test_split
+
+from imbsk import CNNClassifier
+from imbsk.datasets import load_cifar10, make_imbalance, make_long_tailed
+from imbsk.pipeline import make_pipeline
+from imbsk.sampling import AugmentedOverSampler, RandomOverSampler
+
+ROWS = ("none", "ros", "aug", "balanced", "sqrt", "weighted", "focal", "cb", "ldam_drw", "bsoftmax", "posthoc", "best")
+
+
+def load_task(data, task, ir, data_seed, subset):
+    """Imbalanced training set and official test set of ``task``."""
+    classes = ["cat", "dog"] if task == "catdog" else None
+    X, y = load_cifar10(data, split="train", classes=classes)
+    X_test, y_test = load_cifar10(data, split="test", classes=classes)
+    if task == "catdog":
+        X, y = make_imbalance(X, y, sampling_strategy={1: 500}, random_state=data_seed)
+    else:
+        X, y = make_long_tailed(X, y, imbalance_ratio=ir, random_state=data_seed)
+    if subset:
+        X, y = _stratified_subset(X, y, subset, data_seed)
+        X_test, y_test = _stratified_subset(X_test, y_test, subset, data_seed)
+    return X, y, X_test, y_test
+
+
+def _stratified_subset(X, y, n, seed):
+    if n >= len(y):
+        return X, y
+    # train_test_split refuses a stratified split that leaves a class out, so the rarest classes
+    # keep one image each before the rest is drawn in proportion.
+    rng = np.random.default_rng(seed)
+    first = np.array([rng.choice(np.flatnonzero(y == c)) for c in np.unique(y)])
+    rest = np.setdiff1d(np.arange(len(y)), first)
+    n_rest = n - len(first)
+    if n_rest > 0:
+        strat = y[rest] if np.bincount(y[rest]).min() >= 2 else None
+        pick, _ = train_test_split(rest, train_size=n_rest, stratify=strat, random_state=seed)
+        first = np.concatenate([first, pick])
+    keep = np.sort(first)
+    return X[keep], y[keep]
+
+
+def base_network(task, epochs, seed, device):
+    lt = task == "lt"
+    return CNNClassifier(
+        module="resnet32" if lt else "simple_cnn",
+        augment="light",
+        max_epochs=epochs,
+        batch_size=128,
+        lr=0.1 if lt else 0.05,
+        weight_decay=2e-4 if lt else 5e-4,
+        warmup_epochs=min(5, epochs // 10),
+        lr_schedule="cosine",
+        random_state=seed,
+        device=device,
+    )
+
+
+def build_row(name, base, epochs, seed):
+    """The estimator of row ``name`` on top of ``base``."""
+    net = clone(base)
+    if name == "none":
+        return net
+    if name == "ros":
+        return make_pipeline(RandomOverSampler(random_state=seed), net)
+    if name == "aug":
+        return make_pipeline(AugmentedOverSampler(random_state=seed), net)
+    if name == "balanced":
+        return net.set_params(batch_balance="class")
+    if name == "sqrt":
+        return net.set_params(batch_balance="sqrt")
+    if name == "weighted":
+        return net.set_params(loss="weighted_ce")
+    if name == "focal":
+        return net.set_params(loss="focal")
+    if name == "cb":
+        return net.set_params(loss="class_balanced")
+    if name == "ldam_drw":
+        # Cao et al. (2019) defer re-weighting to epoch 160 of 200.
+        return net.set_params(loss="ldam", class_weight="effective", reweight_epoch=int(0.8 * epochs))
+    if name == "bsoftmax":
+        return net.set_params(loss="balanced_softmax")
+    if name == "posthoc":
+        return net.set_params(tau=1.0)
+    if name == "best":
+        return net.set_params(loss="balanced_softmax", augment="strong")
+    raise ValueError(f"unknown row {name!r}; choose from {', '.join(ROWS)}.")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", required=True, help="folder with CIFAR-10 (as load_cifar10 reads it)")
+    parser.add_argument("--task", choices=["catdog", "lt"], default="catdog")
+    parser.add_argument("--ir", type=float, default=100, help="imbalance ratio of CIFAR-10-LT (--task lt)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=None, help="default: 30 (catdog), 200 (lt)")
+    parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--data-seed", type=int, default=0)
+    parser.add_argument("--subset", type=int, default=0, help="smoke test: N training and N test images")
+    parser.add_argument("--output", default=None, help="append the table to this markdown file")
+    args = parser.parse_args()
+    epochs = args.epochs if args.epochs is not None else (30 if args.task == "catdog" else 200)
+    names = [r.strip() for r in args.rows.split(",") if r.strip()]
+    for name in names:
+        if name not in ROWS:
+            parser.error(f"unknown row {name!r}; choose from {', '.join(ROWS)}.")
+
+    start = time.perf_counter()
+    X, y, X_test, y_test = load_task(args.data, args.task, args.ir, args.data_seed, args.subset)
+    print(f"training counts {np.bincount(y).tolist()}, test images {len(y_test)}", flush=True)
+    results = []
+    for name in names:
+        scores, t0 = [], time.perf_counter()
+        for seed in args.seeds:
+            est = build_row(name, base_network(args.task, epochs, seed, args.device), epochs, seed)
+            est.fit(X, y)
+            scores.append(balanced_accuracy_score(y_test, est.predict(X_test)))
+            print(f"{name} seed {seed}: {scores[-1]:.4f}", flush=True)
+        results.append((name, scores, time.perf_counter() - t0))
+    wall = time.perf_counter() - start
+
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        device += f" ({torch.cuda.get_device_name(0)})"
+    task = "cat vs dog 5,000:500" if args.task == "catdog" else f"CIFAR-10-LT IR {args.ir:g}"
+    lines = [
+        f"{task}, {epochs} epochs, seeds {args.seeds}" + (f", subset {args.subset}" if args.subset else ""),
+        "",
+        "| row | test balanced accuracy (mean ± std) | per seed | wall time, all seeds (s) |",
+        "|---|---:|---|---:|",
+    ]
+    for name, scores, seconds in results:
+        per_seed = ", ".join(f"{s:.4f}" for s in scores)
+        lines.append(f"| {name} | {np.mean(scores):.4f} ± {np.std(scores):.4f} | {per_seed} | {seconds:.0f} |")
+    lines += [
+        "",
+        f"command: `{' '.join(shlex.quote(a) for a in [sys.executable.split('/')[-1], *sys.argv])}`",
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, device {device}, "
+        f"torch threads {torch.get_num_threads()}; total wall time {wall:.0f} s",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.output:
+        with open(args.output, "a") as f:
+            f.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
