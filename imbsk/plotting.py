@@ -342,7 +342,7 @@ def plot_history(histories, key="train_loss", *, ylabel=None, ax=None):
     fig : matplotlib.figure.Figure
     """
     plt = _pyplot()
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4))
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(9, 4))
     for name, history in histories.items():
         epochs = [row for row in history if key in row]
         if not epochs:
@@ -352,6 +352,7 @@ def plot_history(histories, key="train_loss", *, ylabel=None, ax=None):
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel or key.replace("_", " "))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    # Outside the axes: curves of many methods fill the whole plot area.
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
