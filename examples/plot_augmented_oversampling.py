@@ -26,7 +26,7 @@ from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 
 from imbsk import CNNClassifier
-from imbsk.datasets import load_cifar10, make_imbalance
+from imbsk.datasets import downsample_images, load_cifar10, make_imbalance
 from imbsk.pipeline import make_pipeline
 from imbsk.plotting import plot_augmented_grid, plot_scores
 from imbsk.sampling import AugmentedOverSampler, ReplicateOverSampler
@@ -40,11 +40,6 @@ classes = ["cat", "dog"]
 # Decoding the JPEG copy of CIFAR-10 takes several seconds; the arrays are cached for the next run.
 load = joblib.Memory(os.environ.get("IMBSK_CACHE", Path.home() / ".cache" / "imbsk"), verbose=0).cache(load_cifar10)
 
-
-def pool2(X):
-    """2x2 average pooling of uint8 images: 32x32 -> 16x16, a quarter of the training cost."""
-    n, c, h, w = X.shape
-    return np.rint(X.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))).astype(np.uint8)
 
 
 def synthetic_images(n_per_class, seed, size=16):
@@ -90,8 +85,8 @@ fig.tight_layout()
 # Three pipelines, one network
 # ----------------------------
 # 1,000 cats and 100 dogs at 16x16 pixels. Both samplers bring the dogs up to the cats' number.
-X, y = make_imbalance(pool2(X_full), y, sampling_strategy={0: 1000, 1: 100}, random_state=0)
-X_test = pool2(X_test)
+X, y = make_imbalance(downsample_images(X_full, 16), y, sampling_strategy={0: 1000, 1: 100}, random_state=0)
+X_test = downsample_images(X_test, 16)
 net = CNNClassifier(module__width=8, optimizer="adamw", lr=3e-3, batch_size=32, max_epochs=4, random_state=0)
 pipelines = {
     "none": clone(net),

@@ -28,7 +28,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from imbsk import CNNClassifier
-from imbsk.datasets import load_cifar10, make_imbalance
+from imbsk.datasets import downsample_images, load_cifar10, make_imbalance
 from imbsk.pipeline import make_pipeline
 from imbsk.sampling import RandomOverSampler
 
@@ -41,11 +41,6 @@ classes = ["cat", "dog"]
 # Decoding the JPEG copy of CIFAR-10 takes several seconds; the arrays are cached for the next run.
 load = joblib.Memory(os.environ.get("IMBSK_CACHE", Path.home() / ".cache" / "imbsk"), verbose=0).cache(load_cifar10)
 
-
-def pool2(X):
-    """2x2 average pooling of uint8 images: 32x32 -> 16x16, a quarter of the training cost."""
-    n, c, h, w = X.shape
-    return np.rint(X.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))).astype(np.uint8)
 
 
 def synthetic_images(n_per_class, seed):
@@ -61,7 +56,7 @@ def synthetic_images(n_per_class, seed):
 try:
     X, y = load(root, "train", classes=classes)
     X_test, y_test = load(root, "test", classes=classes)
-    X, X_test = pool2(X), pool2(X_test)
+    X, X_test = downsample_images(X, 16), downsample_images(X_test, 16)
     source = "CIFAR-10"
 except FileNotFoundError:
     print(f"No CIFAR-10 data in {root}: using SYNTHETIC stand-in images; the numbers below are not "

@@ -31,7 +31,7 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix, recall_sc
 from sklearn.model_selection import train_test_split
 
 from imbsk import CNNClassifier
-from imbsk.datasets import CIFAR10_CLASSES, load_cifar10, make_long_tailed
+from imbsk.datasets import CIFAR10_CLASSES, downsample_images, load_cifar10, make_long_tailed
 from imbsk.plotting import plot_class_distribution, plot_confusion_matrices
 
 # The networks are tiny: more threads would add overhead, not speed.
@@ -42,11 +42,6 @@ root = Path(os.environ.get("IMBSK_CIFAR", here.parent.parent / "shared" / "data"
 # Decoding the JPEG copy of CIFAR-10 takes several seconds; the arrays are cached for the next run.
 load = joblib.Memory(os.environ.get("IMBSK_CACHE", Path.home() / ".cache" / "imbsk"), verbose=0).cache(load_cifar10)
 
-
-def pool2(X):
-    """2x2 average pooling of uint8 images: 32x32 -> 16x16, a quarter of the training cost."""
-    n, c, h, w = X.shape
-    return np.rint(X.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))).astype(np.uint8)
 
 
 def synthetic_images(n_per_class, n_classes, seed):
@@ -61,7 +56,7 @@ def synthetic_images(n_per_class, n_classes, seed):
 
 try:
     X, y = load(root, "test")
-    X = pool2(X)
+    X = downsample_images(X, 16)
     source = "CIFAR-10"
 except FileNotFoundError:
     print(f"No CIFAR-10 data in {root}: using SYNTHETIC stand-in images; the numbers below are not "

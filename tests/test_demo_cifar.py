@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from imbsk.cli import main
-from imbsk.demos._cifar import _downsample
+from imbsk.datasets import downsample_images
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,6 @@ def test_wrong_data_path_is_one_clear_line(tmp_path, capsys):
 
 def test_downsample_averages_blocks():
     X = np.arange(16, dtype=np.uint8).reshape(1, 1, 4, 4)
-    np.testing.assert_array_equal(_downsample(X, 2)[0, 0], [[2, 4], [10, 12]])
+    np.testing.assert_array_equal(downsample_images(X, 2)[0, 0], [[2, 4], [10, 12]])
     with pytest.raises(ValueError, match="image_size must divide"):
-        _downsample(X, 3)
+        downsample_images(X, 3)

@@ -3,6 +3,7 @@
 from ._cifar import CIFAR10_CLASSES, CIFAR10_MD5, CIFAR10_URL, UnsafePickleError, load_cifar10
 from ._image_folder import IMG_EXTENSIONS, DatasetFileError, load_image_folder
 from ._imbalance import long_tailed_counts, make_imbalance, make_long_tailed
+from ._pool import downsample_images
 from ._toy import ToyTask, make_toy_2d
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "IMG_EXTENSIONS",
     "ToyTask",
     "UnsafePickleError",
+    "downsample_images",
     "load_cifar10",
     "load_image_folder",
     "long_tailed_counts",

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .._table import to_markdown, write_csv
 from ..classifier import CNNClassifier
-from ..datasets import CIFAR10_CLASSES, load_cifar10, make_imbalance, make_long_tailed
+from ..datasets import CIFAR10_CLASSES, downsample_images, load_cifar10, make_imbalance, make_long_tailed
 from ..metrics import BALANCED_SCORING, evaluate
 from ..pipeline import make_pipeline
 from ..sampling import AugmentedOverSampler, ReplicateOverSampler
@@ -84,18 +84,6 @@ def cifar_remedies(base, random_state=0):
         "focal loss": clone(base).set_params(loss="focal"),
         "logit-adjusted loss": clone(base).set_params(loss="logit_adjusted"),
     }
-
-
-def _downsample(X, image_size):
-    """Average-pool uint8 images to ``image_size`` pixels (an integer factor of their size)."""
-    size = X.shape[-1]
-    if image_size == size:
-        return X
-    if size % image_size:
-        raise ValueError(f"image_size must divide the image size {size}; got image_size={image_size}.")
-    f = size // image_size
-    pooled = X.reshape(*X.shape[:2], image_size, f, image_size, f).mean(axis=(3, 5))
-    return np.rint(pooled).astype(np.uint8)
 
 
 def _final_step(estimator):
@@ -195,7 +183,7 @@ def run_cifar_demo(
     X, y, X_test, y_test, names = load_cifar_task(
         data, classes, long_tailed, ratio, preset["n_majority"], random_state
     )
-    X, X_test = _downsample(X, preset["image_size"]), _downsample(X_test, preset["image_size"])
+    X, X_test = downsample_images(X, preset["image_size"]), downsample_images(X_test, preset["image_size"])
     if verbose:
         counts = ", ".join(f"{n}: {c}" for n, c in zip(names, np.bincount(y, minlength=len(names))))
         print(f"training images ({X.shape[-1]}x{X.shape[-1]}): {counts}; test images: {len(y_test)} (balanced)")
