@@ -45,6 +45,7 @@ __all__ = [
     "UnsharpMask",
     "augment_array",
     "default_augmentation",
+    "get_augmentation",
 ]
 
 _PRESETS = ("default", "light", "geometric", "channels", "strong")
@@ -678,6 +679,25 @@ def default_augmentation(preset="default"):
     raise ValueError(f"preset must be one of {_PRESETS}; got preset={preset!r}.")
 
 
+def get_augmentation(augmentation):
+    """Resolve an ``augmentation`` argument: a preset name of :func:`default_augmentation`, or a callable.
+
+    Parameters
+    ----------
+    augmentation : str or callable
+        A preset name, or an augmentation (any callable ``f(x, generator=None)``), returned as is.
+
+    Returns
+    -------
+    augmentation : callable
+    """
+    if isinstance(augmentation, str):
+        return default_augmentation(augmentation)
+    if not callable(augmentation):
+        raise ValueError(f"augmentation must be an Augmentation, a preset name or None; got {augmentation!r}.")
+    return augmentation
+
+
 def torch_generator(random_state, device="cpu"):
     """A :class:`torch.Generator` on ``device`` seeded from a numpy ``random_state`` (int, RandomState or None).
 
@@ -726,10 +746,7 @@ def augment_array(X, augmentation=None, random_state=None, batch_size=256, devic
         raise ValueError(f"X must be uint8 or floating; got dtype {X.dtype}.")
     if not (isinstance(batch_size, numbers.Integral) and batch_size > 0):
         raise ValueError(f"batch_size must be a positive int; got batch_size={batch_size!r}.")
-    if augmentation is None or isinstance(augmentation, str):
-        augmentation = default_augmentation(augmentation or "default")
-    if not callable(augmentation):
-        raise ValueError(f"augmentation must be an Augmentation, a preset name or None; got {augmentation!r}.")
+    augmentation = get_augmentation("default" if augmentation is None else augmentation)
     generator = torch_generator(random_state, device=device)
     squeeze = X.ndim == 3
     images = X[:, None] if squeeze else X

@@ -36,7 +36,7 @@ from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 from torch.utils.data import Subset
 
-from .augment import default_augmentation
+from .augment import get_augmentation
 from .batching import DeviceBatchIterator, DeviceDataset
 from .losses import LOSSES, class_weights
 from .models import MODULES, get_module_class
@@ -455,7 +455,7 @@ class CNNClassifier(NeuralNetClassifier):
         if isinstance(self.loss, str) and self.loss == "weighted_ce" and self.criterion is not None:
             raise ValueError("loss='weighted_ce' and criterion are both set; give only one of them.")
         if isinstance(self.augment, str):
-            default_augmentation(self.augment)  # raises a ValueError listing the presets
+            get_augmentation(self.augment)  # raises a ValueError listing the presets
         unused = sorted(k for k in vars(self) if k.startswith(("iterator_train__", "iterator_valid__", "dataset__")))
         if unused:
             raise ValueError(
@@ -979,7 +979,7 @@ class CNNClassifier(NeuralNetClassifier):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         # Every fit / partial_fit call runs its own schedule (warm-up, then decay over max_epochs).
         self.train_steps_ = 0
-        self.augment_ = self._build_augment()
+        self.augment_ = None if self.augment is None else get_augmentation(self.augment)
         dtype = None
         if torch.device(self.device_).type == "cuda" and self.precision != "fp32":
             dtype = self.precision
@@ -992,12 +992,6 @@ class CNNClassifier(NeuralNetClassifier):
         # Holds device tensors and is only needed while training.
         self.grad_scaler_ = None
 
-    def _build_augment(self):
-        if self.augment is None:
-            return None
-        if isinstance(self.augment, str):
-            return default_augmentation(self.augment)
-        return self.augment
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)

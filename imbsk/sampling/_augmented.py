@@ -8,7 +8,7 @@ from imblearn.utils import Substitution
 from imblearn.utils._docstring import _random_state_docstring
 from sklearn.utils import check_random_state
 
-from ..augment import default_augmentation, torch_generator
+from ..augment import get_augmentation, torch_generator
 from ._base import NDInputMixin, cast_like
 
 _BATCH_SIZE = 256  # images per vectorised call: large enough to amortise overhead, small enough for the CPU cache
@@ -106,9 +106,7 @@ class AugmentedOverSampler(NDInputMixin, BaseOverSampler):
             self.sample_indices_ = sampler.sample_indices_
             return cast_like(X_res, X.dtype), y_res
 
-        augmentation = self.augmentation
-        if augmentation is None or isinstance(augmentation, str):
-            augmentation = default_augmentation(augmentation or "default")
+        augmentation = get_augmentation("default" if self.augmentation is None else self.augmentation)
         self.augmentation_ = augmentation
         # imblearn draws the sources on a one-column stand-in, so its logic decides what is copied.
         sampler = _ImblearnRandomOverSampler(sampling_strategy=self.sampling_strategy, random_state=random_state)
