@@ -108,8 +108,9 @@ def _from_work(x, dtype):
 class Augmentation(BaseEstimator):
     """Base class: validates the batch, converts uint8 to float and back, and calls ``_apply``.
 
-    Subclasses implement ``_apply(x, generator)`` on a floating batch and must not modify ``x`` in
-    place (a caller's tensor may be passed straight through).
+    Subclasses implement ``_apply(x, generator, inplace=False)`` on a floating batch. They may write
+    into ``x`` only when ``inplace`` is true, which callers set when ``x`` is a temporary of their own
+    (a caller's floating tensor is passed straight through and must be left alone).
     """
 
     def __call__(self, x, generator=None):
@@ -130,9 +131,12 @@ class Augmentation(BaseEstimator):
         _check_images(x)
         if x.shape[0] == 0:
             return x.clone()
-        return _from_work(self._apply(_to_work(x), generator), x.dtype)
+        work = _to_work(x)
+        out = self._apply(work, generator, inplace=work is not x)
+        # A transform that leaves the batch alone may hand it back; never return the caller's tensor.
+        return out.clone() if out is x else _from_work(out, x.dtype)
 
-    def _apply(self, x, generator):  # pragma: no cover - abstract
+    def _apply(self, x, generator, inplace=False):  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -150,7 +154,7 @@ class _Geometric(Augmentation):
     def _maps(self, n, h, w, generator, like):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _apply(self, x, generator):
+    def _apply(self, x, generator, inplace=False):
         return _resample(x, self._maps(x.shape[0], *x.shape[-2:], generator, x), self._mode, self.padding_mode)
 
 
@@ -170,9 +174,9 @@ def _resample(x, maps, mode, padding_mode):
     # grid from broadcast multiply-adds is several times cheaper.
     xs = (torch.arange(w, device=x.device, dtype=x.dtype) * 2 + 1) / w - 1
     ys = (torch.arange(h, device=x.device, dtype=x.dtype) * 2 + 1) / h - 1
-    t = theta[:, :, :, None, None]  # (N, 2, 3, 1, 1)
-    grid = t[:, :, 0] * xs[None, None, None, :] + (t[:, :, 1] * ys[None, None, :, None] + t[:, :, 2])
-    grid = grid.permute(0, 2, 3, 1)
+    # Built directly in grid_sample's (N, H, W, 2) layout, so that it needs no copy.
+    t = theta.transpose(1, 2)[:, :, None, None, :]  # (N, 3, 1, 1, 2)
+    grid = t[:, 0] * xs[None, None, :, None] + (t[:, 1] * ys[None, :, None, None] + t[:, 2])
     return F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=False)
 
 
@@ -215,9 +219,10 @@ class Compose(Augmentation):
     def __init__(self, transforms):
         self.transforms = transforms
 
-    def _apply(self, x, generator):
-        n, _, h, w = x.shape
+    def _apply(self, x, generator, inplace=False):
+        n, c, h, w = x.shape
         maps, mode, padding = None, "nearest", None
+        colour = None  # pending (matrix, offset) of consecutive colour transforms
         for t in list(self.transforms) + [None]:
             if t is not None and not isinstance(t, Augmentation):
                 raise TypeError(f"Compose takes Augmentation objects; got {t!r}.")
@@ -225,14 +230,20 @@ class Compose(Augmentation):
             t_padding = None if not geometric or isinstance(t, RandomHorizontalFlip) else t.padding_mode
             if maps is not None and not (geometric and (padding is None or t_padding in (None, padding))):
                 x = _resample(x, maps, mode, padding or "zeros")
-                maps, mode, padding = None, "nearest", None
+                maps, mode, padding, inplace = None, "nearest", None, True
+            if colour is not None and not isinstance(t, _Colour):
+                x = _apply_colour(x, *colour)
+                colour, inplace = None, True
             if geometric:
                 m = t._maps(n, h, w, generator, x)
                 maps = m if maps is None else _compose_maps(maps, m)
                 mode = "bilinear" if "bilinear" in (mode, t._mode) else "nearest"
                 padding = padding or t_padding
+            elif isinstance(t, _Colour):
+                colour = t._colour_maps(x, colour, generator)
             elif t is not None:
-                x = t._apply(x, generator)
+                out = t._apply(x, generator, inplace=inplace)
+                inplace, x = inplace or out is not x, out
         return x
 
 
@@ -262,7 +273,7 @@ class RandomHorizontalFlip(_Geometric):
         maps[:, 0, 0] = torch.where(flip, -1.0, 1.0)
         return maps
 
-    def _apply(self, x, generator):
+    def _apply(self, x, generator, inplace=False):
         # Alone, an exact flip is cheaper than resampling.
         mask = _coin(x.shape[0], _check_p(self.p), generator, x)
         return torch.where(mask[:, None, None, None], x.flip(-1), x)
@@ -404,29 +415,37 @@ def _gaussian_weights(sigma, radius):
     return w / w.sum(dim=1, keepdim=True)
 
 
-def _separable_blur(x, weights):
-    """Blur each image with its own 1-D kernel along H then W (reflect padding).
+def _blur_matrices(weights, size):
+    """(N, k) kernels -> (N, size, size) matrices ``B`` with ``(B v)[i] = sum_t w[t] v[refl(i + t - k // 2)]``.
 
-    The loop runs over the kernel taps (at most ~2 * 3 * sigma + 1), never over images; accumulating in
-    place keeps one temporary per pass.
+    Reflect padding (``d c b | a b c d | c b a``) is folded into the matrix, so blurring a length-``size``
+    axis is one small matrix product per image; ``k // 2`` must be below ``size``.
     """
-    k = weights.shape[1]
+    n, k = weights.shape
     r = k // 2
-    w = weights[:, None, None, None, :]  # (N, 1, 1, 1, k)
-    h_, w_ = x.shape[-2:]
-    xp = F.pad(x, (0, 0, r, r), mode="reflect")
-    out = xp[:, :, 0:h_, :] * w[..., 0]
-    for i in range(1, k):
-        out.addcmul_(xp[:, :, i:i + h_, :], w[..., i])
-    xp = F.pad(out, (r, r, 0, 0), mode="reflect")
-    out = xp[:, :, :, 0:w_] * w[..., 0]
-    for i in range(1, k):
-        out.addcmul_(xp[:, :, :, i:i + w_], w[..., i])
-    return out
+    pos = torch.arange(size, device=weights.device)[:, None] + torch.arange(-r, r + 1, device=weights.device)
+    pos = pos.abs()
+    pos = torch.where(pos > size - 1, 2 * (size - 1) - pos, pos)
+    matrices = torch.zeros(n, size, size, dtype=weights.dtype, device=weights.device)
+    return matrices.scatter_add_(2, pos.expand(n, size, k), weights[:, None, :].expand(n, size, k))
 
 
-def _where_applied(x, apply, func):
-    """``func`` on the images where ``apply`` is set, ``x`` elsewhere.
+def _separable_blur(x, weights):
+    """Blur each image with its own 1-D kernel along W then H (reflect padding).
+
+    Each pass is a batched product with a banded (size x size) matrix: a few BLAS calls whatever the
+    kernel size, instead of one full pass over the batch per kernel tap.
+    """
+    n, c, h, w = x.shape
+    out = torch.bmm(x.reshape(n, c * h, w), _blur_matrices(weights, w).transpose(1, 2))
+    # Along H the rows of every channel must sit side by side: (N, H, C * W).
+    out = out.reshape(n, c, h, w).transpose(1, 2).reshape(n, h, c * w)
+    out = torch.bmm(_blur_matrices(weights, h), out)
+    return out.reshape(n, h, c, w).transpose(1, 2).contiguous()
+
+
+def _where_applied(x, apply, func, inplace=False):
+    """``func`` on the images where ``apply`` is set, ``x`` elsewhere (written into ``x`` if ``inplace``).
 
     On CPU only the selected images are computed; on other devices the whole batch is, because selecting
     a data-dependent subset would wait for the device.
@@ -434,9 +453,9 @@ def _where_applied(x, apply, func):
     if x.device.type != "cpu":
         return torch.where(apply[:, None, None, None], func(x, slice(None)), x)
     idx = apply.nonzero().squeeze(1)
-    out = x.clone()
+    out = x if inplace else x.clone()
     if len(idx):
-        out[idx] = func(x[idx], idx)
+        out.index_copy_(0, idx, func(x.index_select(0, idx), idx))
     return out
 
 
@@ -469,7 +488,7 @@ class GaussianBlur(Augmentation):
         self.sigma = sigma
         self.p = p
 
-    def _apply(self, x, generator):
+    def _apply(self, x, generator, inplace=False):
         lo, hi = (float(self.sigma),) * 2 if isinstance(self.sigma, numbers.Real) else _range(self.sigma, "sigma")
         if lo <= 0:
             raise ValueError(f"sigma must be positive; got sigma={self.sigma!r}.")
@@ -479,7 +498,7 @@ class GaussianBlur(Augmentation):
         sigma = _uniform(n, lo, hi, generator, x)
         apply = _coin(n, _check_p(self.p), generator, x)
         weights = _gaussian_weights(sigma, _blur_radius(hi, h, w))
-        return _where_applied(x, apply, lambda xs, idx: _separable_blur(xs, weights[idx]))
+        return _where_applied(x, apply, lambda xs, idx: _separable_blur(xs, weights[idx]), inplace)
 
 
 class UnsharpMask(Augmentation):
@@ -508,7 +527,7 @@ class UnsharpMask(Augmentation):
         self.sigma = sigma
         self.p = p
 
-    def _apply(self, x, generator):
+    def _apply(self, x, generator, inplace=False):
         lo, hi = (float(self.amount),) * 2 if isinstance(self.amount, numbers.Real) else _range(self.amount, "amount")
         if not (isinstance(self.sigma, numbers.Real) and self.sigma > 0):
             raise ValueError(f"sigma must be a positive number; got sigma={self.sigma!r}.")
@@ -521,12 +540,54 @@ class UnsharpMask(Augmentation):
         weights = _gaussian_weights(sigma, _blur_radius(self.sigma, h, w))
 
         def sharpen(xs, idx):
-            return xs + amount[idx] * (xs - _separable_blur(xs, weights.expand(len(xs), -1)))
+            # lerp(blur, x, 1 + a) = x + a (x - blur) in one pass.
+            return torch.lerp(_separable_blur(xs, weights.expand(len(xs), -1)), xs, 1 + amount[idx])
 
-        return _where_applied(x, apply, sharpen)
+        return _where_applied(x, apply, sharpen, inplace)
 
 
-class RandomSingleChannel(Augmentation):
+def _apply_colour(x, matrix, offset):
+    """``out[n, :, i, j] = matrix[n] @ x[n, :, i, j] + offset[n]`` in one batched product."""
+    n, c = x.shape[:2]
+    return torch.baddbmm(offset[:, :, None], matrix, x.reshape(n, c, -1)).reshape(x.shape)
+
+
+class _Colour(Augmentation):
+    """A transform that is a per-image affine map of the channel values, ``M x + o`` at every pixel.
+
+    ``_maps(n, c, means, generator, like)`` draws the (N, C, C) matrices and (N, C) offsets; ``means()``
+    returns the (N, C) channel means of the input for transforms that need them. :class:`Compose`
+    multiplies the maps of consecutive colour transforms and makes one pass over the pixels.
+    """
+
+    def _maps(self, n, c, means, generator, like):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _colour_maps(self, x, previous, generator):
+        """This transform's maps composed after ``previous`` (None or the pending (matrix, offset))."""
+        n, c = x.shape[:2]
+
+        def means():
+            m = x.mean(dim=(-2, -1))
+            if previous is None:
+                return m
+            # The maps are affine, so the means of their output follow from the means of their input.
+            return (previous[0] @ m[:, :, None]).squeeze(2) + previous[1]
+
+        matrix, offset = self._maps(n, c, means, generator, x)
+        if previous is None:
+            return matrix, offset
+        return matrix @ previous[0], (matrix @ previous[1][:, :, None]).squeeze(2) + offset
+
+    def _apply(self, x, generator, inplace=False):
+        return _apply_colour(x, *self._colour_maps(x, None, generator))
+
+
+def _identity_colour(n, c, like):
+    return torch.eye(c, dtype=like.dtype, device=like.device).expand(n, c, c), like.new_zeros(n, c)
+
+
+class RandomSingleChannel(_Colour):
     """Keep one randomly chosen channel of each image; zero the others or copy the kept one into them.
 
     With ``mode="replicate"`` an RGB image becomes a grey image made of its red, green or blue plane;
@@ -553,21 +614,19 @@ class RandomSingleChannel(Augmentation):
         self.mode = mode
         self.p = p
 
-    def _apply(self, x, generator):
+    def _maps(self, n, c, means, generator, like):
         if self.mode not in ("zero", "replicate"):
             raise ValueError(f"mode must be 'zero' or 'replicate'; got mode={self.mode!r}.")
-        n, c = x.shape[:2]
-        keep = torch.randint(0, c, (n,), generator=generator, device=x.device)
-        apply = _coin(n, _check_p(self.p), generator, x)
-        if self.mode == "zero":
-            mask = (torch.arange(c, device=x.device)[None, :] == keep[:, None]).to(x.dtype)
-            out = x * mask[:, :, None, None]
-        else:
-            out = x[torch.arange(n, device=x.device), keep][:, None].expand_as(x)
-        return torch.where(apply[:, None, None, None], out, x)
+        keep = torch.randint(0, c, (n,), generator=generator, device=like.device)
+        apply = _coin(n, _check_p(self.p), generator, like)
+        onehot = F.one_hot(keep, c).to(like.dtype)
+        # "zero" keeps channel k in place (diag(e_k)); "replicate" copies it into every row (1 e_k^T).
+        matrix = torch.diag_embed(onehot) if self.mode == "zero" else onehot[:, None, :].expand(n, c, c)
+        eye, offset = _identity_colour(n, c, like)
+        return torch.where(apply[:, None, None], matrix, eye), offset
 
 
-class ColorJitter(Augmentation):
+class ColorJitter(_Colour):
     """Random brightness, contrast and saturation, applied in that order.
 
     Brightness multiplies the image by ``f``; contrast and saturation blend it with its mean grey level
@@ -596,8 +655,8 @@ class ColorJitter(Augmentation):
         self.saturation = saturation
         self.p = p
 
-    def _apply(self, x, generator):
-        n, c = x.shape[:2]
+    def _maps(self, n, c, means, generator, like):
+        x = like
         factors = []
         for name in ("brightness", "contrast", "saturation"):
             lo, hi = _range(getattr(self, name), name, center=1.0, lower=0.0)
@@ -612,14 +671,13 @@ class ColorJitter(Augmentation):
         # The three steps are linear in the colours, so they collapse into one per-image c x c matrix and
         # offset (one pass over the pixels instead of six):
         #   out = fc fb (fs x + (1 - fs) gray(x)) + (1 - fc) fb mean(gray(x)).
-        mean_gray = (x.mean(dim=(-2, -1)) * gray_w).sum(dim=1)
+        mean_gray = (means() * gray_w).sum(dim=1)
         eye = torch.eye(c, dtype=x.dtype, device=x.device)
         matrix = (fc * fb)[:, None, None] * (fs[:, None, None] * eye + (1 - fs)[:, None, None] * gray_w[None, None, :])
         offset = ((1 - fc) * fb * mean_gray)[:, None].expand(n, c)
         matrix = torch.where(apply[:, None, None], matrix, eye)
         offset = torch.where(apply[:, None], offset, torch.zeros_like(offset))
-        out = torch.baddbmm(offset[:, :, None], matrix, x.reshape(n, c, -1))
-        return out.reshape(x.shape)
+        return matrix, offset
 
 
 def default_augmentation(preset="default"):

@@ -110,6 +110,34 @@ def test_compose_fuses_geometry_with_the_same_draws():
     assert torch.allclose(fused, one_by_one, atol=1e-5)
 
 
+@pytest.mark.parametrize("transforms", [
+    [ColorJitter(p=0.7), RandomSingleChannel(p=0.5)],
+    [ColorJitter(), ColorJitter(brightness=0.5, contrast=0.5, saturation=0.5)],  # means must follow the first map
+    [RandomSingleChannel(mode="zero", p=0.5), ColorJitter(contrast=0.8), RandomSingleChannel(p=0.5)],
+])
+def test_compose_fuses_colour_with_the_same_draws(transforms):
+    x = _batch(torch.float64)
+    fused = Compose(transforms)(x, torch.Generator().manual_seed(5))
+    g = torch.Generator().manual_seed(5)
+    one_by_one = x
+    for t in transforms:
+        one_by_one = t(one_by_one, g)
+    assert not torch.allclose(fused, x)
+    assert torch.allclose(fused, one_by_one, atol=1e-10)
+
+
+def test_compose_does_not_write_into_a_floating_input():
+    x = _batch(torch.float32)
+    before = x.clone()
+    for preset in ("default", "channels", "strong"):
+        for size in (10, 1):  # 1-pixel images: blur and sharpening hand the batch back unchanged
+            xs = before[:, :, :size, :size].clone()
+            ref = xs.clone()
+            out = default_augmentation(preset)(xs, torch.Generator().manual_seed(0))
+            assert torch.equal(xs, ref) and out.data_ptr() != xs.data_ptr()
+    assert torch.equal(x, before)
+
+
 def test_single_channel_modes():
     x = _batch(torch.float32)
     y = RandomSingleChannel(mode="replicate", p=1.0)(x, torch.Generator().manual_seed(0))
@@ -138,6 +166,34 @@ def test_blur_smooths_and_unsharp_sharpens():
     lap = lambda t: (t[..., 1:, :] - t[..., :-1, :]).abs().mean()  # noqa: E731
     assert lap(GaussianBlur(sigma=1.0, p=1.0)(x)) < lap(x)
     assert lap(UnsharpMask(amount=1.0, p=1.0)(x)) > lap(x)
+
+
+def _numpy_blur(x, sigma, radius):
+    """Reference: 1-D Gaussian correlation along W then H with numpy's reflect padding."""
+    t = np.arange(-radius, radius + 1)
+    k = np.exp(-0.5 * (t / sigma) ** 2)
+    k /= k.sum()
+    out = x.astype(np.float64)
+    for axis in (3, 2):
+        pad = [(0, 0)] * 4
+        pad[axis] = (radius, radius)
+        padded = np.pad(out, pad, mode="reflect")
+        size = out.shape[axis]
+        out = sum(k[i] * np.take(padded, np.arange(i, i + size), axis=axis) for i in range(len(k)))
+    return out
+
+
+@pytest.mark.parametrize("shape", [(3, 3, 10, 12), (2, 1, 5, 9), (2, 2, 16, 16)])
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 1.7])
+def test_blur_matches_reference_convolution(shape, sigma):
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    y = GaussianBlur(sigma=sigma, p=1.0)(x)
+    radius = int(min(np.ceil(3 * sigma), shape[2] - 1, shape[3] - 1))
+    np.testing.assert_allclose(y.numpy(), _numpy_blur(x.numpy(), sigma, radius), atol=1e-12)
+    # Unsharp mask with the same sigma is x + amount * (x - blur(x)).
+    z = UnsharpMask(amount=0.7, sigma=sigma, p=1.0)(x)
+    np.testing.assert_allclose(z.numpy(), x.numpy() + 0.7 * (x.numpy() - _numpy_blur(x.numpy(), sigma, radius)),
+                               atol=1e-12)
 
 
 def test_uint8_output_is_clamped():
