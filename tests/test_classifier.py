@@ -318,12 +318,17 @@ def test_sklearn_check_estimator(estimator, check):
 def test_remedies_beat_no_remedy_on_imbalanced_images():
     X, y = make_images(1000, 100, seed=0)
     X_test, y_test = make_images(500, 500, seed=1)
-    params = dict(module__width=8, max_epochs=12, batch_size=64, random_state=0)
-    plain = CNNClassifier(**params).fit(X, y)
-    plain_score = balanced_accuracy_score(y_test, plain.predict(X_test))
-    balanced = CNNClassifier(batch_balance="class", **params).fit(X, y)
-    balanced_score = balanced_accuracy_score(y_test, balanced.predict(X_test))
-    posthoc_score = balanced_accuracy_score(y_test, plain.set_params(tau=1.0).predict(X_test))
+    plain, balanced, posthoc = [], [], []
+    # A width-8 network without batch norm occasionally fails to start learning at all (loss stuck at
+    # log 2) whatever the remedy, so each remedy is judged on the median over three initialisations.
+    for seed in range(3):
+        params = dict(module__width=8, max_epochs=12, batch_size=64, random_state=seed)
+        net = CNNClassifier(**params).fit(X, y)
+        plain.append(balanced_accuracy_score(y_test, net.predict(X_test)))
+        posthoc.append(balanced_accuracy_score(y_test, net.set_params(tau=1.0).predict(X_test)))
+        net = CNNClassifier(batch_balance="class", **params).fit(X, y)
+        balanced.append(balanced_accuracy_score(y_test, net.predict(X_test)))
+    plain_score, balanced_score, posthoc_score = np.median(plain), np.median(balanced), np.median(posthoc)
     # Without a remedy the network favours the 10x majority on ambiguous images.
     assert plain_score < 0.6
     assert balanced_score > plain_score + 0.15
