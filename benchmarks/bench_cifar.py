@@ -30,11 +30,14 @@ bsoftmax   ``loss="balanced_softmax"``
 posthoc    cross-entropy training, ``tau=1`` (post-hoc logit adjustment at prediction)
 best       the combination declared in advance as the candidate: ``loss="balanced_softmax"`` with
            ``augment="strong"``
+balanced_aug  ``batch_balance="class"`` with ``augment="default"`` (flip, rotation/shear/zoom/shift,
+           colour jitter, occasional blur or sharpening) instead of the base network's ``"light"``
 ========== ==========================================================================================
 
-Base network: ``module="simple_cnn"`` (catdog) or ``"resnet32"`` (lt), ``augment="light"`` (flip and
-4-pixel crop, the usual CIFAR training augmentation), SGD with Nesterov momentum, cosine schedule after
-a linear warm-up of ``min(5, epochs // 10)`` epochs, batch size 128, lr 0.05 (catdog) or 0.1 (lt),
+Base network: ``module="simple_cnn"`` (catdog) or ``"resnet32"`` (lt), or ``--module``,
+``augment="light"`` (flip and 4-pixel crop, the usual CIFAR training augmentation), SGD with Nesterov
+momentum, cosine schedule after a linear warm-up of ``min(5, epochs // 10)`` epochs, batch size 128,
+lr 0.05 (simple_cnn) or 0.1 (ResNets),
 weight decay 5e-4 (catdog) or 2e-4 (lt).
 
 Usage
@@ -70,7 +73,10 @@ from imbsk.datasets import load_cifar10, make_imbalance, make_long_tailed
 from imbsk.pipeline import make_pipeline
 from imbsk.sampling import AugmentedOverSampler, RandomOverSampler
 
-ROWS = ("none", "ros", "aug", "balanced", "sqrt", "weighted", "focal", "cb", "ldam_drw", "bsoftmax", "posthoc", "best")
+ROWS = (
+    "none", "ros", "aug", "balanced", "sqrt", "weighted", "focal", "cb", "ldam_drw", "bsoftmax", "posthoc", "best",
+    "balanced_aug",
+)
 
 
 def load_task(data, task, ir, data_seed, subset):
@@ -105,14 +111,15 @@ def _stratified_subset(X, y, n, seed):
     return X[keep], y[keep]
 
 
-def base_network(task, epochs, seed, device):
+def base_network(task, epochs, seed, device, module=None):
     lt = task == "lt"
+    module = module or ("resnet32" if lt else "simple_cnn")
     return CNNClassifier(
-        module="resnet32" if lt else "simple_cnn",
+        module=module,
         augment="light",
         max_epochs=epochs,
         batch_size=128,
-        lr=0.1 if lt else 0.05,
+        lr=0.1 if module.startswith("resnet") else 0.05,
         weight_decay=2e-4 if lt else 5e-4,
         warmup_epochs=min(5, epochs // 10),
         lr_schedule="cosine",
@@ -149,6 +156,8 @@ def build_row(name, base, epochs, seed):
         return net.set_params(tau=1.0)
     if name == "best":
         return net.set_params(loss="balanced_softmax", augment="strong")
+    if name == "balanced_aug":
+        return net.set_params(batch_balance="class", augment="default")
     raise ValueError(f"unknown row {name!r}; choose from {', '.join(ROWS)}.")
 
 
@@ -161,6 +170,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=None, help="default: 30 (catdog), 200 (lt)")
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--module", default=None,
+                        help="network of every row (default: simple_cnn for catdog, resnet32 for lt)")
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--subset", type=int, default=0, help="smoke test: N training and N test images")
     parser.add_argument("--output", default=None, help="append the table to this markdown file")
@@ -178,7 +189,7 @@ def main():
     for name in names:
         scores, t0 = [], time.perf_counter()
         for seed in args.seeds:
-            est = build_row(name, base_network(args.task, epochs, seed, args.device), epochs, seed)
+            est = build_row(name, base_network(args.task, epochs, seed, args.device, args.module), epochs, seed)
             est.fit(X, y)
             scores.append(balanced_accuracy_score(y_test, est.predict(X_test)))
             print(f"{name} seed {seed}: {scores[-1]:.4f}", flush=True)
@@ -191,8 +202,10 @@ def main():
     if device.startswith("cuda"):
         device += f" ({torch.cuda.get_device_name(0)})"
     task = "cat vs dog 5,000:500" if args.task == "catdog" else f"CIFAR-10-LT IR {args.ir:g}"
+    module = args.module or ("resnet32" if args.task == "lt" else "simple_cnn")
     lines = [
-        f"{task}, {epochs} epochs, seeds {args.seeds}" + (f", subset {args.subset}" if args.subset else ""),
+        f"{task}, {module}, {epochs} epochs, seeds {args.seeds}"
+        + (f", subset {args.subset}" if args.subset else ""),
         "",
         "| row | test balanced accuracy (mean ± std) | per seed | wall time, all seeds (s) |",
         "|---|---:|---|---:|",
