@@ -11,10 +11,24 @@ Two workloads, each ``GridSearchCV(pipeline, {5 sampling ratios}, cv=5, refit=Fa
   classifier is not available.
 
 Modes: ``serial`` (``n_jobs=1``), ``joblib`` (``n_jobs=2``, joblib's default loky backend), ``dask``
-(``imbsk.parallel.dask_backend`` on a ``LocalCluster(n_workers=2, threads_per_worker=1)``). Every
-process runs torch / BLAS on one thread, so the two jobs use the two cores. Cluster start-up and a
-first warm-up run of each mode (process start, imports) are not timed; the table reports the median of
-``--repeats`` timed runs and checks that all modes give identical ``cv_results_`` scores.
+(``imbsk.parallel.dask_backend`` on a ``LocalCluster(n_workers=2, threads_per_worker=1)`` with Dask's
+default configuration) and ``dask-tuned`` (the same with :data:`TUNED`: ``MALLOC_TRIM_THRESHOLD_`` taken
+out of ``distributed.nanny.pre-spawn-environ`` (see below), the workers' statistical profiler off and
+the system and memory monitors polled every 1-2 s instead of every 0.1-0.5 s; on 2 cores an idle
+two-worker cluster otherwise keeps about a fifth of a core busy). Every process runs torch / BLAS on one thread, so
+the two jobs use the two cores. The table reports the median of ``--repeats`` timed runs, modes
+interleaved, and checks that all modes give identical ``cv_results_`` scores.
+
+Not timed: process start and imports (one warm-up run of each mode before its timed run), and
+cluster start-up. A cluster lives only for its own mode's runs: an idle ``LocalCluster`` (scheduler,
+nannies, workers) keeps about a fifth of a core busy, which would slow the other modes on 2 cores.
+
+Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` (and the ``*_NUM_THREADS`` variables) in the
+*calling* process's ``os.environ`` before it spawns a worker, so that the worker inherits them. With
+that threshold glibc hands freed memory back to the system at once, and torch, which allocates and
+frees its activations at every batch, pays for page faults again and again: the tiny-image fits run
+about half as fast. It also leaks into every process started later from the caller, such as loky's
+workers; this script restores the caller's environment after each cluster start.
 """
 
 import argparse
@@ -25,6 +39,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import contextlib  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -40,6 +55,13 @@ from imbsk.pipeline import make_pipeline  # noqa: E402
 from imbsk.sampling import RandomOverSampler  # noqa: E402
 
 RATIOS = [0.2, 0.4, 0.6, 0.8, 1.0]
+MODES = ("serial", "joblib", "dask", "dask-tuned")
+TUNED = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
 
 
 def oversample_nd(X, y, ratio=1.0, seed=0):
@@ -86,6 +108,30 @@ def run(X, y, pipe, grid, n_jobs, context=None):
     return time.perf_counter() - start, search.cv_results_
 
 
+@contextlib.contextmanager
+def local_cluster(tuned):
+    """A 2-worker LocalCluster, with Dask's defaults or with :data:`TUNED`.
+
+    The caller's environment is restored once the workers are up, so that later processes started
+    from here (loky's) do not inherit the nanny's variables.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    saved = dict(os.environ)
+    # The monitors read their intervals when they run, so the configuration stays set for the
+    # cluster's whole life.
+    with dask.config.set(TUNED if tuned else {}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None)
+        os.environ.clear()
+        os.environ.update(saved)
+        try:
+            yield cluster
+        finally:
+            cluster.close()
+
+
 def scores(cv_results):
     return np.array([cv_results[f"split{i}_test_score"] for i in range(5)])
 
@@ -97,54 +143,50 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import torch
-    from distributed import LocalCluster
 
     torch.set_num_threads(1)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
           f"torch {torch.__version__}, python {platform.python_version()}")
-    t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
-    print(f"LocalCluster(2 workers x 1 thread) start-up: {time.perf_counter() - t0:.1f} s (not in the timings)")
     rows = []
-    try:
-        for name in args.workloads:
-            try:
-                X, y, pipe, grid = toy_workload() if name == "toy" else image_workload()
-            except ImportError as exc:
-                print(f"{name}: skipped ({exc})")
-                continue
-            modes = {
-                "serial": lambda X=X, y=y, pipe=pipe, grid=grid: run(X, y, pipe, grid, 1),
-                "joblib": lambda X=X, y=y, pipe=pipe, grid=grid: run(X, y, pipe, grid, 2),
-                "dask": lambda X=X, y=y, pipe=pipe, grid=grid: run(X, y, pipe, grid, None, dask_backend(cluster)),
-            }
-            times = {m: [] for m in modes}
-            reference = None
-            for fn in modes.values():
-                fn()  # warm-up: process start and imports
-            # Interleave the modes so that a change of machine load hits all of them alike.
-            for _ in range(args.repeats):
-                for mode, fn in modes.items():
-                    seconds, cv_results = fn()
-                    times[mode].append(seconds)
-                    if reference is None:
-                        reference = scores(cv_results)
-                    elif not np.array_equal(scores(cv_results), reference):
-                        raise AssertionError(f"{name}/{mode}: cv_results_ differ from the serial run")
-            med = {m: statistics.median(t) for m, t in times.items()}
-            rows.append((name, med, times, os.getloadavg()[0]))
-            print(f"{name}: " + ", ".join(f"{m} {', '.join(f'{t:.2f}' for t in ts)} s" for m, ts in times.items()))
-    finally:
-        cluster.close()
+    for name in args.workloads:
+        try:
+            X, y, pipe, grid = toy_workload() if name == "toy" else image_workload()
+        except ImportError as exc:
+            print(f"{name}: skipped ({exc})")
+            continue
+
+        def timed_run(mode, X=X, y=y, pipe=pipe, grid=grid):
+            if mode in ("serial", "joblib"):
+                run(X, y, pipe, grid, 1 if mode == "serial" else 2)  # warm-up
+                return run(X, y, pipe, grid, 1 if mode == "serial" else 2)
+            with local_cluster(tuned=mode == "dask-tuned") as cluster:
+                run(X, y, pipe, grid, None, dask_backend(cluster))  # warm-up: worker imports
+                return run(X, y, pipe, grid, None, dask_backend(cluster))
+
+        times = {m: [] for m in MODES}
+        reference = None
+        # Interleave the modes so that a change of machine load hits all of them alike.
+        for _ in range(args.repeats):
+            for mode in MODES:
+                seconds, cv_results = timed_run(mode)
+                times[mode].append(seconds)
+                if reference is None:
+                    reference = scores(cv_results)
+                elif not np.array_equal(scores(cv_results), reference):
+                    raise AssertionError(f"{name}/{mode}: cv_results_ differ from the serial run")
+        med = {m: statistics.median(t) for m, t in times.items()}
+        rows.append((name, med, os.getloadavg()[0]))
+        print(f"{name}: " + "; ".join(f"{m} {', '.join(f'{t:.2f}' for t in ts)} s" for m, ts in times.items()),
+              flush=True)
 
     print()
-    print("| workload | serial (s) | joblib n_jobs=2 (s) | dask 2 workers (s) | speed-up n_jobs=2 vs 1 | "
-          "dask vs joblib overhead | load avg |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, med, _, load in rows:
-        print(f"| {name} | {med['serial']:.2f} | {med['joblib']:.2f} | {med['dask']:.2f} | "
-              f"{med['serial'] / med['joblib']:.2f}x | {100 * (med['dask'] / med['joblib'] - 1):+.0f}% | {load:.1f} |")
+    print("| workload | serial (s) | joblib n_jobs=2 (s) | dask (s) | dask-tuned (s) | speed-up n_jobs=2 vs 1 | "
+          "dask vs joblib | dask-tuned vs joblib | load avg |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, med, load in rows:
+        print(f"| {name} | {med['serial']:.2f} | {med['joblib']:.2f} | {med['dask']:.2f} | {med['dask-tuned']:.2f} | "
+              f"{med['serial'] / med['joblib']:.2f}x | {100 * (med['dask'] / med['joblib'] - 1):+.0f}% | "
+              f"{100 * (med['dask-tuned'] / med['joblib'] - 1):+.0f}% | {load:.1f} |")
 
 
 if __name__ == "__main__":

@@ -58,12 +58,18 @@ def _oversample_nd(X, y, ratio=1.0, seed=0):
 def cluster():
     # One death of a worker is retried; a second of the same task fails it, which keeps the failure
     # test short.
+    # The nannies write their workers' variables (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS, ...) into this
+    # process's environment; put it back afterwards so that processes the other tests start do not
+    # inherit them.
+    saved = dict(os.environ)
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         cluster = distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
         )
     yield cluster
     cluster.close()
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture
