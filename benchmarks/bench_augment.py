@@ -91,7 +91,7 @@ def main():
     parser.add_argument("--n", type=int, default=4500)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--data", default="/work/shared/data")
     args = parser.parse_args()
 

@@ -765,7 +765,7 @@ def torch_generator(random_state, device="cpu"):
     return torch.Generator(device=torch.device(device)).manual_seed(seed)
 
 
-def augment_array(X, augmentation=None, random_state=None, batch_size=256, device="cpu"):
+def augment_array(X, augmentation=None, random_state=None, batch_size=512, device="cpu"):
     """Augment a numpy image array in chunks and return a new array of the same shape and dtype.
 
     Parameters
@@ -777,9 +777,10 @@ def augment_array(X, augmentation=None, random_state=None, batch_size=256, devic
         ``default_augmentation()``.
     random_state : int, RandomState instance or None, default=None
         Seeds the torch generator; the same seed (and ``batch_size``) gives the same output.
-    batch_size : int, default=256
-        Images per vectorised call. Small batches keep the float temporaries in the CPU cache, which is
-        several times faster than one huge batch; on a GPU larger batches pay off.
+    batch_size : int, default=512
+        Images per vectorised call. On CPU, batches small enough for the float temporaries to stay in
+        the cache are faster than one huge batch (for 32x32 images on 2 cores 512 was fastest, 1.2x
+        256 and 1024; ``benchmarks/results/augment.md``); on a GPU larger batches pay off.
     device : str or torch.device, default="cpu"
         Where the work is done.
 
