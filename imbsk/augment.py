@@ -220,7 +220,7 @@ class Compose(Augmentation):
         self.transforms = transforms
 
     def _apply(self, x, generator, inplace=False):
-        n, c, h, w = x.shape
+        n, _, h, w = x.shape
         maps, mode, padding = None, "nearest", None
         colour = None  # pending (matrix, offset) of consecutive colour transforms
         for t in list(self.transforms) + [None]:
@@ -431,16 +431,16 @@ def _blur_matrices(weights, size):
 
 
 def _separable_blur(x, weights):
-    """Blur each image with its own 1-D kernel along W then H (reflect padding).
+    """Blur each image with its own 1-D kernel (``weights`` (N, k)), or all with one ((1, k)), along W then H.
 
     Each pass is a batched product with a banded (size x size) matrix: a few BLAS calls whatever the
     kernel size, instead of one full pass over the batch per kernel tap.
     """
     n, c, h, w = x.shape
-    out = torch.bmm(x.reshape(n, c * h, w), _blur_matrices(weights, w).transpose(1, 2))
+    out = torch.bmm(x.reshape(n, c * h, w), _blur_matrices(weights, w).transpose(1, 2).expand(n, w, w))
     # Along H the rows of every channel must sit side by side: (N, H, C * W).
     out = out.reshape(n, c, h, w).transpose(1, 2).reshape(n, h, c * w)
-    out = torch.bmm(_blur_matrices(weights, h), out)
+    out = torch.bmm(_blur_matrices(weights, h).expand(n, h, h), out)
     return out.reshape(n, h, c, w).transpose(1, 2).contiguous()
 
 
@@ -541,7 +541,7 @@ class UnsharpMask(Augmentation):
 
         def sharpen(xs, idx):
             # lerp(blur, x, 1 + a) = x + a (x - blur) in one pass.
-            return torch.lerp(_separable_blur(xs, weights.expand(len(xs), -1)), xs, 1 + amount[idx])
+            return torch.lerp(_separable_blur(xs, weights), xs, 1 + amount[idx])
 
         return _where_applied(x, apply, sharpen, inplace)
 
@@ -656,27 +656,26 @@ class ColorJitter(_Colour):
         self.p = p
 
     def _maps(self, n, c, means, generator, like):
-        x = like
         factors = []
         for name in ("brightness", "contrast", "saturation"):
             lo, hi = _range(getattr(self, name), name, center=1.0, lower=0.0)
-            factors.append(_uniform(n, lo, hi, generator, x))
+            factors.append(_uniform(n, lo, hi, generator, like))
         fb, fc, fs = factors
-        apply = _coin(n, _check_p(self.p), generator, x)
+        apply = _coin(n, _check_p(self.p), generator, like)
         if c == 3:
-            gray_w = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device)
+            gray_w = torch.tensor([0.299, 0.587, 0.114], dtype=like.dtype, device=like.device)
         else:
-            gray_w = torch.full((c,), 1.0 / c, dtype=x.dtype, device=x.device)
+            gray_w = torch.full((c,), 1.0 / c, dtype=like.dtype, device=like.device)
             fs = torch.ones_like(fs)  # saturation needs colour channels
         # The three steps are linear in the colours, so they collapse into one per-image c x c matrix and
         # offset (one pass over the pixels instead of six):
         #   out = fc fb (fs x + (1 - fs) gray(x)) + (1 - fc) fb mean(gray(x)).
         mean_gray = (means() * gray_w).sum(dim=1)
-        eye = torch.eye(c, dtype=x.dtype, device=x.device)
+        eye, zero = _identity_colour(n, c, like)
         matrix = (fc * fb)[:, None, None] * (fs[:, None, None] * eye + (1 - fs)[:, None, None] * gray_w[None, None, :])
         offset = ((1 - fc) * fb * mean_gray)[:, None].expand(n, c)
         matrix = torch.where(apply[:, None, None], matrix, eye)
-        offset = torch.where(apply[:, None], offset, torch.zeros_like(offset))
+        offset = torch.where(apply[:, None], offset, zero)
         return matrix, offset
 
 
