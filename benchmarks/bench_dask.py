@@ -19,9 +19,10 @@ two-worker cluster otherwise keeps about a fifth of a core busy). Every process 
 the two jobs use the two cores. The table reports the median of ``--repeats`` timed runs, modes
 interleaved, and checks that all modes give identical ``cv_results_`` scores.
 
-Not timed: process start and imports (one warm-up run of each mode before its timed run), and
-cluster start-up. A cluster lives only for its own mode's runs: an idle ``LocalCluster`` (scheduler,
-nannies, workers) keeps about a fifth of a core busy, which would slow the other modes on 2 cores.
+Not timed: process start and imports (one warm-up run of serial and joblib before the first
+repeat, one on every new cluster before its timed run), and cluster start-up. A cluster lives only
+for its own mode's runs: an idle ``LocalCluster`` (scheduler, nannies, workers) keeps about a fifth of
+a core busy, which would slow the other modes on 2 cores.
 
 Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` (and the ``*_NUM_THREADS`` variables) in the
 *calling* process's ``os.environ`` before it spawns a worker, so that the worker inherits them. With
@@ -157,12 +158,15 @@ def main(argv=None):
 
         def timed_run(mode, X=X, y=y, pipe=pipe, grid=grid):
             if mode in ("serial", "joblib"):
-                run(X, y, pipe, grid, 1 if mode == "serial" else 2)  # warm-up
                 return run(X, y, pipe, grid, 1 if mode == "serial" else 2)
             with local_cluster(tuned=mode == "dask-tuned") as cluster:
                 run(X, y, pipe, grid, None, dask_backend(cluster))  # warm-up: worker imports
                 return run(X, y, pipe, grid, None, dask_backend(cluster))
 
+        # This process and loky's reusable workers stay warm from one repeat to the next; each cluster
+        # is new and is warmed up inside timed_run.
+        run(X, y, pipe, grid, 1)
+        run(X, y, pipe, grid, 2)
         times = {m: [] for m in MODES}
         reference = None
         # Interleave the modes so that a change of machine load hits all of them alike.
