@@ -105,12 +105,35 @@ def _from_work(x, dtype):
     return x
 
 
-class Augmentation(BaseEstimator):
-    """Base class: validates the batch, converts uint8 to float and back, and calls ``_apply``.
+def _work_like(dtype, device):
+    """An empty tensor with the dtype and device the work on images of ``dtype`` is done in."""
+    return torch.empty(0, dtype=torch.float32 if dtype == torch.uint8 else dtype, device=device)
 
-    Subclasses implement ``_apply(x, generator, inplace=False)`` on a floating batch. They may write
-    into ``x`` only when ``inplace`` is true, which callers set when ``x`` is a temporary of their own
-    (a caller's floating tensor is passed straight through and must be left alone).
+
+def _take(draws, index):
+    """The draws of the images ``index`` (a slice) out of the draws of a whole batch.
+
+    Draws are tensors whose first axis runs over the images, nested in tuples with anything else
+    (names, transforms, ``None``), which is kept as it is.
+    """
+    if isinstance(draws, torch.Tensor):
+        return draws[index]
+    if isinstance(draws, tuple):
+        return tuple(_take(d, index) for d in draws)
+    return draws
+
+
+class Augmentation(BaseEstimator):
+    """Base class: validates the batch, draws the random parameters, converts uint8 to float and back.
+
+    Subclasses implement two steps. ``_draw(n, c, h, w, generator, like)`` validates the
+    hyper-parameters and draws everything random for ``n`` images of shape ``(c, h, w)`` on ``like``'s
+    device and dtype: tensors whose first axis runs over the images, nested in tuples. ``_run(x, draws,
+    inplace=False)`` applies them to a floating batch; it may write into ``x`` only when ``inplace`` is
+    true, which callers set when ``x`` is a temporary of their own (a caller's floating tensor is passed
+    straight through and must be left alone). Keeping the two apart lets :func:`augment_array` draw
+    once for a whole array and apply the draws chunk by chunk: the hundreds of tiny operations of the
+    drawing are then paid once, not once per chunk.
     """
 
     def __call__(self, x, generator=None):
@@ -131,12 +154,22 @@ class Augmentation(BaseEstimator):
         _check_images(x)
         if x.shape[0] == 0:
             return x.clone()
+        return self._augment(x, self._draw(*x.shape, generator, _work_like(x.dtype, x.device)))
+
+    def _augment(self, x, draws):
         work = _to_work(x)
-        out = self._apply(work, generator, inplace=work is not x)
+        out = self._run(work, draws, inplace=work is not x)
         # A transform that leaves the batch alone may hand it back; never return the caller's tensor.
         return out.clone() if out is x else _from_work(out, x.dtype)
 
-    def _apply(self, x, generator, inplace=False):  # pragma: no cover - abstract
+    def _apply(self, x, generator, inplace=False):
+        """Draw for the floating batch ``x`` and apply: both steps at once."""
+        return self._run(x, self._draw(*x.shape, generator, x), inplace=inplace)
+
+    def _draw(self, n, c, h, w, generator, like):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _run(self, x, draws, inplace=False):  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -151,11 +184,11 @@ class _Geometric(Augmentation):
     _mode = "nearest"
     padding_mode = "zeros"
 
-    def _maps(self, n, h, w, generator, like):  # pragma: no cover - abstract
+    def _draw(self, n, c, h, w, generator, like):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _apply(self, x, generator, inplace=False):
-        return _resample(x, self._maps(x.shape[0], *x.shape[-2:], generator, x), self._mode, self.padding_mode)
+    def _run(self, x, maps, inplace=False):
+        return _resample(x, maps, self._mode, self.padding_mode)
 
 
 def _check_padding_mode(mode):
@@ -219,30 +252,46 @@ class Compose(Augmentation):
     def __init__(self, transforms):
         self.transforms = transforms
 
-    def _apply(self, x, generator, inplace=False):
-        n, _, h, w = x.shape
+    def _draw(self, n, c, h, w, generator, like):
+        # The plan: ("resample", maps, mode, padding), ("colour", ((transform, draws), ...)) or
+        # ("other", transform, draws) steps, with every draw made in the order of the transforms.
+        steps = []
         maps, mode, padding = None, "nearest", None
-        colour = None  # pending (matrix, offset) of consecutive colour transforms
+        colour = []  # consecutive colour transforms and their draws
         for t in list(self.transforms) + [None]:
             if t is not None and not isinstance(t, Augmentation):
                 raise TypeError(f"Compose takes Augmentation objects; got {t!r}.")
             geometric = isinstance(t, _Geometric)
             t_padding = None if not geometric or isinstance(t, RandomHorizontalFlip) else t.padding_mode
             if maps is not None and not (geometric and (padding is None or t_padding in (None, padding))):
-                x = _resample(x, maps, mode, padding or "zeros")
-                maps, mode, padding, inplace = None, "nearest", None, True
-            if colour is not None and not isinstance(t, _Colour):
-                x = _apply_colour(x, *colour)
-                colour, inplace = None, True
+                steps.append(("resample", maps, mode, padding or "zeros"))
+                maps, mode, padding = None, "nearest", None
+            if colour and not isinstance(t, _Colour):
+                steps.append(("colour", tuple(colour)))
+                colour = []
             if geometric:
-                m = t._maps(n, h, w, generator, x)
+                m = t._draw(n, c, h, w, generator, like)
                 maps = m if maps is None else _compose_maps(maps, m)
                 mode = "bilinear" if "bilinear" in (mode, t._mode) else "nearest"
                 padding = padding or t_padding
             elif isinstance(t, _Colour):
-                colour = t._colour_maps(x, colour, generator)
+                colour.append((t, t._draw(n, c, h, w, generator, like)))
             elif t is not None:
-                out = t._apply(x, generator, inplace=inplace)
+                steps.append(("other", t, t._draw(n, c, h, w, generator, like)))
+        return tuple(steps)
+
+    def _run(self, x, steps, inplace=False):
+        for kind, *step in steps:
+            if kind == "resample":
+                x, inplace = _resample(x, *step), True
+            elif kind == "colour":
+                maps = None
+                for t, draws in step[0]:
+                    maps = t._colour_maps(x, maps, draws)
+                x, inplace = _apply_colour(x, *maps), True
+            else:
+                t, draws = step
+                out = t._run(x, draws, inplace=inplace)
                 inplace, x = inplace or out is not x, out
         return x
 
@@ -267,16 +316,15 @@ class RandomHorizontalFlip(_Geometric):
     def __init__(self, p=0.5):
         self.p = p
 
-    def _maps(self, n, h, w, generator, like):
+    def _draw(self, n, c, h, w, generator, like):
         flip = _coin(n, _check_p(self.p), generator, like)
         maps = _identity_maps(n, like).clone()
         maps[:, 0, 0] = torch.where(flip, -1.0, 1.0)
         return maps
 
-    def _apply(self, x, generator, inplace=False):
+    def _run(self, x, maps, inplace=False):
         # Alone, an exact flip is cheaper than resampling.
-        mask = _coin(x.shape[0], _check_p(self.p), generator, x)
-        return torch.where(mask[:, None, None, None], x.flip(-1), x)
+        return torch.where(maps[:, 0, 0, None, None, None] < 0, x.flip(-1), x)
 
 
 class RandomAffine(_Geometric):
@@ -334,7 +382,7 @@ class RandomAffine(_Geometric):
             )
         return self.interpolation
 
-    def _maps(self, n, h, w, generator, like):
+    def _draw(self, n, c, h, w, generator, like):
         deg_lo, deg_hi = _range(self.degrees, "degrees")
         sh_lo, sh_hi = _range(self.shear, "shear")
         z_lo, z_hi = _range(self.scale, "scale")
@@ -395,7 +443,7 @@ class RandomCrop(_Geometric):
         self.padding_mode = padding_mode
         self.p = p
 
-    def _maps(self, n, h, w, generator, like):
+    def _draw(self, n, c, h, w, generator, like):
         pad = self.padding
         if not (isinstance(pad, numbers.Integral) and not isinstance(pad, bool) and pad >= 0):
             raise ValueError(f"padding must be a non-negative int; got padding={pad!r}.")
@@ -488,16 +536,21 @@ class GaussianBlur(Augmentation):
         self.sigma = sigma
         self.p = p
 
-    def _apply(self, x, generator, inplace=False):
+    def _draw(self, n, c, h, w, generator, like):
         lo, hi = (float(self.sigma),) * 2 if isinstance(self.sigma, numbers.Real) else _range(self.sigma, "sigma")
         if lo <= 0:
             raise ValueError(f"sigma must be positive; got sigma={self.sigma!r}.")
-        n, _, h, w = x.shape
+        p = _check_p(self.p)
         if min(h, w) < 2:
+            return None
+        sigma = _uniform(n, lo, hi, generator, like)
+        apply = _coin(n, p, generator, like)
+        return _gaussian_weights(sigma, _blur_radius(hi, h, w)), apply
+
+    def _run(self, x, draws, inplace=False):
+        if draws is None:
             return x
-        sigma = _uniform(n, lo, hi, generator, x)
-        apply = _coin(n, _check_p(self.p), generator, x)
-        weights = _gaussian_weights(sigma, _blur_radius(hi, h, w))
+        weights, apply = draws
         return _where_applied(x, apply, lambda xs, idx: _separable_blur(xs, weights[idx]), inplace)
 
 
@@ -527,15 +580,21 @@ class UnsharpMask(Augmentation):
         self.sigma = sigma
         self.p = p
 
-    def _apply(self, x, generator, inplace=False):
+    def _draw(self, n, c, h, w, generator, like):
         lo, hi = (float(self.amount),) * 2 if isinstance(self.amount, numbers.Real) else _range(self.amount, "amount")
         if not (isinstance(self.sigma, numbers.Real) and self.sigma > 0):
             raise ValueError(f"sigma must be a positive number; got sigma={self.sigma!r}.")
-        n, _, h, w = x.shape
+        p = _check_p(self.p)
         if min(h, w) < 2:
+            return None
+        return _uniform(n, lo, hi, generator, like), _coin(n, p, generator, like)
+
+    def _run(self, x, draws, inplace=False):
+        if draws is None:
             return x
-        amount = _uniform(n, lo, hi, generator, x)[:, None, None, None]
-        apply = _coin(n, _check_p(self.p), generator, x)
+        amount, apply = draws
+        amount = amount[:, None, None, None]
+        h, w = x.shape[-2:]
         sigma = torch.full((1,), float(self.sigma), device=x.device, dtype=x.dtype)
         weights = _gaussian_weights(sigma, _blur_radius(self.sigma, h, w))
 
@@ -555,17 +614,17 @@ def _apply_colour(x, matrix, offset):
 class _Colour(Augmentation):
     """A transform that is a per-image affine map of the channel values, ``M x + o`` at every pixel.
 
-    ``_maps(n, c, means, generator, like)`` draws the (N, C, C) matrices and (N, C) offsets; ``means()``
-    returns the (N, C) channel means of the input for transforms that need them. :class:`Compose`
-    multiplies the maps of consecutive colour transforms and makes one pass over the pixels.
+    ``_maps(draws, means, like)`` turns the draws into the (N, C, C) matrices and (N, C) offsets;
+    ``means()`` returns the (N, C) channel means of the input for transforms that need them.
+    :class:`Compose` multiplies the maps of consecutive colour transforms and makes one pass over the
+    pixels.
     """
 
-    def _maps(self, n, c, means, generator, like):  # pragma: no cover - abstract
+    def _maps(self, draws, means, like):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _colour_maps(self, x, previous, generator):
+    def _colour_maps(self, x, previous, draws):
         """This transform's maps composed after ``previous`` (None or the pending (matrix, offset))."""
-        n, c = x.shape[:2]
 
         def means():
             m = x.mean(dim=(-2, -1))
@@ -574,13 +633,13 @@ class _Colour(Augmentation):
             # The maps are affine, so the means of their output follow from the means of their input.
             return (previous[0] @ m[:, :, None]).squeeze(2) + previous[1]
 
-        matrix, offset = self._maps(n, c, means, generator, x)
+        matrix, offset = self._maps(draws, means, x)
         if previous is None:
             return matrix, offset
         return matrix @ previous[0], (matrix @ previous[1][:, :, None]).squeeze(2) + offset
 
-    def _apply(self, x, generator, inplace=False):
-        return _apply_colour(x, *self._colour_maps(x, None, generator))
+    def _run(self, x, draws, inplace=False):
+        return _apply_colour(x, *self._colour_maps(x, None, draws))
 
 
 def _identity_colour(n, c, like):
@@ -614,7 +673,7 @@ class RandomSingleChannel(_Colour):
         self.mode = mode
         self.p = p
 
-    def _maps(self, n, c, means, generator, like):
+    def _draw(self, n, c, h, w, generator, like):
         if self.mode not in ("zero", "replicate"):
             raise ValueError(f"mode must be 'zero' or 'replicate'; got mode={self.mode!r}.")
         keep = torch.randint(0, c, (n,), generator=generator, device=like.device)
@@ -622,8 +681,11 @@ class RandomSingleChannel(_Colour):
         onehot = F.one_hot(keep, c).to(like.dtype)
         # "zero" keeps channel k in place (diag(e_k)); "replicate" copies it into every row (1 e_k^T).
         matrix = torch.diag_embed(onehot) if self.mode == "zero" else onehot[:, None, :].expand(n, c, c)
-        eye, offset = _identity_colour(n, c, like)
-        return torch.where(apply[:, None, None], matrix, eye), offset
+        eye, _ = _identity_colour(n, c, like)
+        return torch.where(apply[:, None, None], matrix, eye)
+
+    def _maps(self, matrix, means, like):
+        return matrix, like.new_zeros(matrix.shape[:2])
 
 
 class ColorJitter(_Colour):
@@ -655,28 +717,37 @@ class ColorJitter(_Colour):
         self.saturation = saturation
         self.p = p
 
-    def _maps(self, n, c, means, generator, like):
+    def _draw(self, n, c, h, w, generator, like):
         factors = []
         for name in ("brightness", "contrast", "saturation"):
             lo, hi = _range(getattr(self, name), name, center=1.0, lower=0.0)
             factors.append(_uniform(n, lo, hi, generator, like))
         fb, fc, fs = factors
         apply = _coin(n, _check_p(self.p), generator, like)
-        if c == 3:
-            gray_w = torch.tensor([0.299, 0.587, 0.114], dtype=like.dtype, device=like.device)
-        else:
-            gray_w = torch.full((c,), 1.0 / c, dtype=like.dtype, device=like.device)
+        if c != 3:
             fs = torch.ones_like(fs)  # saturation needs colour channels
         # The three steps are linear in the colours, so they collapse into one per-image c x c matrix and
         # offset (one pass over the pixels instead of six):
         #   out = fc fb (fs x + (1 - fs) gray(x)) + (1 - fc) fb mean(gray(x)).
-        mean_gray = (means() * gray_w).sum(dim=1)
-        eye, zero = _identity_colour(n, c, like)
+        # Only the offset depends on the image (through its mean grey level), so the matrix is drawn
+        # here and the offset's factor kept for ``_maps``.
+        gray_w = _gray_weights(c, like)
+        eye, _ = _identity_colour(n, c, like)
         matrix = (fc * fb)[:, None, None] * (fs[:, None, None] * eye + (1 - fs)[:, None, None] * gray_w[None, None, :])
-        offset = ((1 - fc) * fb * mean_gray)[:, None].expand(n, c)
         matrix = torch.where(apply[:, None, None], matrix, eye)
-        offset = torch.where(apply[:, None], offset, zero)
-        return matrix, offset
+        return matrix, torch.where(apply, (1 - fc) * fb, 0.0)
+
+    def _maps(self, draws, means, like):
+        matrix, mean_factor = draws
+        mean_gray = (means() * _gray_weights(matrix.shape[1], like)).sum(dim=1)
+        return matrix, (mean_factor * mean_gray)[:, None].expand(matrix.shape[:2])
+
+
+def _gray_weights(c, like):
+    """ITU-R 601 luma weights for RGB, equal weights for any other number of channels."""
+    if c == 3:
+        return torch.tensor([0.299, 0.587, 0.114], dtype=like.dtype, device=like.device)
+    return torch.full((c,), 1.0 / c, dtype=like.dtype, device=like.device)
 
 
 def default_augmentation(preset="default"):
@@ -775,7 +846,10 @@ def augment_array(X, augmentation=None, random_state=None, batch_size=512, devic
         An augmentation object, a preset name of :func:`default_augmentation`, or ``None`` for
         ``default_augmentation()``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the torch generator; the same seed (and ``batch_size``) gives the same output.
+        Seeds the torch generator; the same seed gives the same output. For an :class:`Augmentation`
+        the random parameters of all images are drawn at once, so the output is the same whatever
+        ``batch_size`` is, and the same as one call on the whole array with
+        ``torch_generator(random_state)``; another callable is called once per chunk.
     batch_size : int, default=512
         Images per vectorised call. On CPU, batches small enough for the float temporaries to stay in
         the cache are faster than one huge batch (for 32x32 images on 2 cores 512 was fastest, 1.2x
@@ -809,7 +883,17 @@ def augment_array(X, augmentation=None, random_state=None, batch_size=512, devic
     squeeze = X.ndim == 3
     images = X[:, None] if squeeze else X
     out = np.empty_like(images)
+    draws = None
+    if isinstance(augmentation, Augmentation):
+        # One draw for the whole array: the parameter draws are hundreds of tiny operations, as costly
+        # per chunk as the image work on small images.
+        like = _work_like(torch.from_numpy(np.empty(0, dtype=images.dtype)).dtype, torch.device(device))
+        draws = augmentation._draw(*images.shape, generator, like)
     for start in range(0, len(images), batch_size):
         chunk = torch.as_tensor(np.ascontiguousarray(images[start:start + batch_size]), device=device)
-        out[start:start + batch_size] = augmentation(chunk, generator=generator).cpu().numpy()
+        if draws is None:
+            chunk = augmentation(chunk, generator=generator)
+        else:
+            chunk = augmentation._augment(chunk, _take(draws, slice(start, start + batch_size)))
+        out[start:start + batch_size] = chunk.cpu().numpy()
     return out[:, 0] if squeeze else out

@@ -18,6 +18,7 @@ from imbsk.augment import (
     UnsharpMask,
     augment_array,
     default_augmentation,
+    torch_generator,
 )
 
 AUGMENTATIONS = [
@@ -200,6 +201,28 @@ def test_uint8_output_is_clamped():
     x = torch.full((4, 3, 6, 6), 250, dtype=torch.uint8)
     y = ColorJitter(brightness=(2.0, 2.0), contrast=0, saturation=0)(x)
     assert y.dtype == torch.uint8 and int(y.max()) == 255
+
+
+@pytest.mark.parametrize("preset", ["default", "channels", "strong"])
+def test_augment_array_draws_once_whatever_the_batch_size(preset):
+    X = np.random.RandomState(1).randint(0, 256, (23, 3, 9, 9)).astype(np.uint8)
+    aug = default_augmentation(preset)
+    whole = aug(torch.from_numpy(X), torch_generator(7)).numpy()
+    assert (whole != X).any()
+    for batch_size in (1, 5, 23, 64):
+        np.testing.assert_array_equal(augment_array(X, aug, random_state=7, batch_size=batch_size), whole)
+
+
+def test_augment_array_calls_other_callables_once_per_chunk():
+    X = np.arange(10 * 2 * 2, dtype=np.float32).reshape(10, 1, 2, 2)
+    sizes = []
+
+    def record(x, generator=None):
+        sizes.append(len(x))
+        return x + 1
+
+    np.testing.assert_array_equal(augment_array(X, record, batch_size=4), X + 1)
+    assert sizes == [4, 4, 2]
 
 
 def test_augment_array_numpy_roundtrip():
