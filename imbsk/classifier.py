@@ -39,7 +39,7 @@ from torch.utils.data import Subset
 from .augment import get_augmentation
 from .batching import DeviceBatchIterator, DeviceDataset
 from .losses import LOSSES, class_weights
-from .models import MODULES, get_module_class
+from .models import MODULES, NormedLinear, get_module_class
 
 __all__ = ["CNNClassifier", "LOSS_NAMES"]
 
@@ -152,7 +152,9 @@ class CNNClassifier(NeuralNetClassifier):
         ``criterion__beta`` (class_balanced), ``criterion__max_margin`` and ``criterion__scale``
         (ldam), ``criterion__tau`` (logit_adjusted), ``criterion__label_smoothing`` (ce). Class
         counts are passed by the classifier. With ``"ldam"``, a module that accepts
-        ``normalized_classifier`` gets ``True`` unless set otherwise.
+        ``normalized_classifier`` (the built-in CNNs) gets ``True`` unless set otherwise, and the
+        loss scales its cosines by ``criterion__scale=30``; a module without a
+        :class:`~imbsk.models.NormedLinear` layer gives raw logits, so there the scale defaults to 1.
     class_weight : None, {"balanced", "inverse", "sqrt_inverse", "effective"} or dict, default=None
         Per-class weights of the loss, computed from the training labels (see
         :func:`imbsk.losses.class_weights`; ``"balanced"`` is ``"inverse"``), or a dict
@@ -856,6 +858,9 @@ class CNNClassifier(NeuralNetClassifier):
                     "'weight'; use reweight_epoch to set the weights during training, or class_weight=None."
                 )
             data_kwargs["weight"] = torch.as_tensor(weights, dtype=torch.float32)
+        if key == "ldam" and "scale" not in kwargs and not self._has_normed_classifier():
+            # A 30x scale suits cosines in [-1, 1]; on raw logits it multiplies the loss's gradient by 30.
+            data_kwargs["scale"] = 1.0
         criterion = _build("criterion", cls, {**data_kwargs, **kwargs}, kwargs)
         if self.reweight_epoch is not None and not hasattr(criterion, "weight"):
             raise ValueError(
@@ -865,6 +870,10 @@ class CNNClassifier(NeuralNetClassifier):
         self.logit_scale_ = float(getattr(criterion, "scale", 1.0)) if key == "ldam" else 1.0
         self.criterion_ = criterion
         return self
+
+    def _has_normed_classifier(self):
+        module = getattr(self, "module_", None)
+        return module is not None and any(isinstance(m, NormedLinear) for m in module.modules())
 
     def _class_weights(self, key, deferred=False):
         """Per-class weights for the loss (array of n_classes floats), or None for an unweighted loss."""

@@ -116,6 +116,9 @@ class SimpleCNN(nn.Module):
     dropout : float, default=0.25
         Dropout after each pooling stage; the dense layer uses twice this rate (capped at 0.5), as the
         Keras tutorial does.
+    normalized_classifier : bool, default=False
+        If True the last layer is a :class:`NormedLinear` cosine classifier and the outputs are cosines
+        in ``[-1, 1]``, as :class:`imbsk.losses.LDAMLoss` with ``scale=30`` expects.
 
     Examples
     --------
@@ -124,12 +127,14 @@ class SimpleCNN(nn.Module):
     torch.Size([4, 2])
     """
 
-    def __init__(self, n_classes=2, in_channels=3, width=32, dropout=0.25):
+    def __init__(self, n_classes=2, in_channels=3, width=32, dropout=0.25, normalized_classifier=False):
         super().__init__()
         n_classes = _check_int("n_classes", n_classes, 1)
         in_channels = _check_int("in_channels", in_channels, 1)
         width = _check_int("width", width, 1)
         dropout = _check_dropout(dropout)
+        if not isinstance(normalized_classifier, bool):
+            raise ValueError(f"normalized_classifier must be a bool; got {normalized_classifier!r}.")
 
         def block(c_in, c_out):
             return [
@@ -152,7 +157,7 @@ class SimpleCNN(nn.Module):
             nn.Linear(2 * width * 16, 8 * width),
             nn.ReLU(inplace=True),
             nn.Dropout(min(2 * dropout, 0.5)),
-            nn.Linear(8 * width, n_classes),
+            NormedLinear(8 * width, n_classes) if normalized_classifier else nn.Linear(8 * width, n_classes),
         )
         _kaiming_init(self)
 

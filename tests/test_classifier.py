@@ -353,6 +353,35 @@ def test_every_loss_trains_with_counts_from_fit(images, loss):
         assert type(clf.module_.fc).__name__ == "NormedLinear" and clf.logit_scale_ == 30.0
 
 
+def test_ldam_scale_follows_the_last_layer(images):
+    X, y = images
+    # The built-in CNNs get a cosine classifier, whose outputs in [-1, 1] the loss scales by 30.
+    clf = small(loss="ldam").fit(X, y)
+    assert type(clf.module_.classifier[-1]).__name__ == "NormedLinear"
+    assert clf.criterion_.scale == 30.0 and clf.logit_scale_ == 30.0
+    # Raw logits must not be multiplied by 30 (a 30x larger gradient), unless asked for.
+    raw = small(loss="ldam", module__normalized_classifier=False).fit(X, y)
+    assert type(raw.module_.classifier[-1]).__name__ == "Linear" and raw.criterion_.scale == 1.0
+    mlp = CNNClassifier("mlp", loss="ldam", max_epochs=1).fit(X.reshape(len(X), -1).astype(np.float32), y)
+    assert mlp.criterion_.scale == 1.0 and mlp.logit_scale_ == 1.0
+    assert small(loss="ldam", module__normalized_classifier=False, criterion__scale=5.0).fit(X, y).criterion_.scale == 5.0
+
+
+def test_ldam_with_class_weights_beats_no_remedy_on_imbalanced_images():
+    X, y = make_images(1000, 100, seed=0)
+    X_test, y_test = make_images(500, 500, seed=1)
+    scores = {}
+    for name, params in {"plain": {}, "ldam": dict(loss="ldam", class_weight="balanced")}.items():
+        scores[name] = np.median([
+            balanced_accuracy_score(y_test, CNNClassifier(
+                module__width=16, max_epochs=12, batch_size=64, lr=0.01, random_state=seed, **params,
+            ).fit(X, y).predict(X_test))
+            for seed in range(3)
+        ])
+    assert scores["plain"] < 0.6
+    assert scores["ldam"] > scores["plain"] + 0.2
+
+
 def test_class_weight_dict_and_balanced(images):
     X, y = images
     clf = small(class_weight={1: 4.0}).fit(X, y)
