@@ -364,7 +364,8 @@ def test_ldam_scale_follows_the_last_layer(images):
     assert type(raw.module_.classifier[-1]).__name__ == "Linear" and raw.criterion_.scale == 1.0
     mlp = CNNClassifier("mlp", loss="ldam", max_epochs=1).fit(X.reshape(len(X), -1).astype(np.float32), y)
     assert mlp.criterion_.scale == 1.0 and mlp.logit_scale_ == 1.0
-    assert small(loss="ldam", module__normalized_classifier=False, criterion__scale=5.0).fit(X, y).criterion_.scale == 5.0
+    chosen = small(loss="ldam", module__normalized_classifier=False, criterion__scale=5.0).fit(X, y)
+    assert chosen.criterion_.scale == 5.0
 
 
 def test_ldam_with_class_weights_beats_no_remedy_on_imbalanced_images():
