@@ -11,7 +11,9 @@ accuracy):
 The training subset is drawn once with ``--data-seed`` (default 0) and is the same for every row and
 seed; each seed in ``--seeds`` sets the network initialisation, batch order, augmentation and samplers.
 Nothing is selected on the test set: the number of epochs (``--epochs``) and every hyper-parameter are
-fixed before the run, and the test set is scored once, after the last epoch.
+fixed before the run, and the test set is scored once, after the last epoch. To choose between rows,
+``--validation F`` holds out a stratified fraction ``F`` of the (imbalanced) training set and scores the
+rows on it instead, training on the rest; the test set is then not read for scoring.
 
 Rows (``--rows``, comma-separated; each is built from ``CNNClassifier`` parameters or an imbsk sampler in
 a pipeline, on the base network below):
@@ -175,6 +177,9 @@ def main():
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--subset", type=int, default=0, help="smoke test: N training and N test images")
     parser.add_argument("--output", default=None, help="append the table to this markdown file")
+    parser.add_argument("--validation", type=float, default=0.0,
+                        help="hold out this stratified fraction of the training set and score the rows on it "
+                             "instead of the test set (for choosing a recipe without looking at the test set)")
     args = parser.parse_args()
     epochs = args.epochs if args.epochs is not None else (30 if args.task == "catdog" else 200)
     names = [r.strip() for r in args.rows.split(",") if r.strip()]
@@ -184,7 +189,13 @@ def main():
 
     start = time.perf_counter()
     X, y, X_test, y_test = load_task(args.data, args.task, args.ir, args.data_seed, args.subset)
-    print(f"training counts {np.bincount(y).tolist()}, test images {len(y_test)}", flush=True)
+    if args.validation:
+        if not 0 < args.validation < 1:
+            parser.error(f"--validation must be a fraction in (0, 1); got {args.validation}.")
+        X, X_test, y, y_test = train_test_split(X, y, test_size=args.validation, stratify=y,
+                                                random_state=args.data_seed)
+    print(f"training counts {np.bincount(y).tolist()}, scored on {np.bincount(y_test).tolist()} images"
+          + (" held out of the training set" if args.validation else " of the test set"), flush=True)
     results = []
     for name in names:
         scores, t0 = [], time.perf_counter()
@@ -203,11 +214,13 @@ def main():
         device += f" ({torch.cuda.get_device_name(0)})"
     task = "cat vs dog 5,000:500" if args.task == "catdog" else f"CIFAR-10-LT IR {args.ir:g}"
     module = args.module or ("resnet32" if args.task == "lt" else "simple_cnn")
+    scored_on = f"validation ({args.validation:g} of the training set)" if args.validation else "test"
     lines = [
         f"{task}, {module}, {epochs} epochs, seeds {args.seeds}"
-        + (f", subset {args.subset}" if args.subset else ""),
+        + (f", subset {args.subset}" if args.subset else "")
+        + (f", scored on a held-out {args.validation:g} of the training set" if args.validation else ""),
         "",
-        "| row | test balanced accuracy (mean ± std) | per seed | wall time, all seeds (s) |",
+        f"| row | {scored_on} balanced accuracy (mean ± std) | per seed | wall time, all seeds (s) |",
         "|---|---:|---|---:|",
     ]
     for name, scores, seconds in results:
