@@ -12,12 +12,13 @@ Two workloads, each ``GridSearchCV(pipeline, {5 sampling ratios}, cv=5, refit=Fa
 
 Modes: ``serial`` (``n_jobs=1``), ``joblib`` (``n_jobs=2``, joblib's default loky backend), ``dask``
 (``imbsk.parallel.dask_backend`` on a ``LocalCluster(n_workers=2, threads_per_worker=1)`` with Dask's
-default configuration) and ``dask-tuned`` (the same with :data:`TUNED`: ``MALLOC_TRIM_THRESHOLD_`` taken
-out of ``distributed.nanny.pre-spawn-environ`` (see below), the workers' statistical profiler off and
-the system and memory monitors polled every 1-2 s instead of every 0.1-0.5 s; on 2 cores an idle
-two-worker cluster otherwise keeps about a fifth of a core busy). Every process runs torch / BLAS on one thread, so
-the two jobs use the two cores. The table reports the median of ``--repeats`` timed runs, modes
-interleaved, and checks that all modes give identical ``cv_results_`` scores.
+default configuration) and ``dask-tuned`` (``imbsk.parallel.local_cluster`` with its default
+:data:`imbsk.parallel.SMALL_MACHINE_CONFIG`: ``MALLOC_TRIM_THRESHOLD_`` taken out of
+``distributed.nanny.pre-spawn-environ`` (see below), the workers' statistical profiler off, and the
+system and memory monitors and the event-loop tick run every 1-2 s instead of every 20-500 ms; on 2
+cores an idle two-worker cluster otherwise keeps about a fifth of a core busy). Every process runs
+torch / BLAS on one thread, so the two jobs use the two cores. The table reports the median of
+``--repeats`` timed runs, modes interleaved, and checks that all modes give identical ``cv_results_`` scores.
 
 Not timed: process start and imports (one warm-up run of serial and joblib before the first
 repeat, one on every new cluster before its timed run), and cluster start-up. A cluster lives only
@@ -40,7 +41,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import contextlib  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -51,18 +51,14 @@ from sklearn.ensemble import AdaBoostClassifier  # noqa: E402
 from sklearn.model_selection import GridSearchCV, StratifiedKFold  # noqa: E402
 
 from imbsk.datasets import make_toy_2d  # noqa: E402
-from imbsk.parallel import dask_backend  # noqa: E402
+from imbsk.parallel import SMALL_MACHINE_CONFIG, dask_backend  # noqa: E402
+from imbsk.parallel import local_cluster as imbsk_local_cluster  # noqa: E402
 from imbsk.pipeline import make_pipeline  # noqa: E402
 from imbsk.sampling import RandomOverSampler  # noqa: E402
 
 RATIOS = [0.2, 0.4, 0.6, 0.8, 1.0]
 MODES = ("serial", "joblib", "dask", "dask-tuned")
-TUNED = {
-    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-    "distributed.worker.profile.enabled": False,
-    "distributed.admin.system-monitor.interval": "2s",
-    "distributed.worker.memory.monitor-interval": "1s",
-}
+TUNED = SMALL_MACHINE_CONFIG
 
 
 def oversample_nd(X, y, ratio=1.0, seed=0):
@@ -109,28 +105,11 @@ def run(X, y, pipe, grid, n_jobs, context=None):
     return time.perf_counter() - start, search.cv_results_
 
 
-@contextlib.contextmanager
 def local_cluster(tuned):
-    """A 2-worker LocalCluster, with Dask's defaults or with :data:`TUNED`.
-
-    The caller's environment is restored once the workers are up, so that later processes started
-    from here (loky's) do not inherit the nanny's variables.
-    """
-    import dask
-    from distributed import LocalCluster
-
-    saved = dict(os.environ)
-    # The monitors read their intervals when they run, so the configuration stays set for the
-    # cluster's whole life.
-    with dask.config.set(TUNED if tuned else {}):
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None)
-        os.environ.clear()
-        os.environ.update(saved)
-        try:
-            yield cluster
-        finally:
-            cluster.close()
+    """A 2-worker LocalCluster, with Dask's defaults or with :data:`TUNED`; the caller's environment is
+    restored once the workers are up, so that later processes started from here (loky's) do not
+    inherit the nanny's variables."""
+    return imbsk_local_cluster(2, 1, config=TUNED if tuned else {}, host="127.0.0.1")
 
 
 def scores(cv_results):

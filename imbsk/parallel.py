@@ -4,7 +4,8 @@ imbsk has no scheduler of its own: scikit-learn's ``GridSearchCV``, ``cross_vali
 dispatch their fits through joblib, and joblib's ``"dask"`` backend sends them to the workers of a
 ``distributed.Client``. :func:`dask_backend` is a thin context manager around
 ``joblib.parallel_config(backend="dask")`` that connects to the cluster, optionally sends large data
-to every worker once, and turns a lost worker into a clear error.
+to every worker once, and turns a lost worker into a clear error. :func:`local_cluster` starts a
+``distributed.LocalCluster`` configured for CNN fits on one machine (:data:`SMALL_MACHINE_CONFIG`).
 
 Examples
 --------
@@ -21,8 +22,29 @@ Examples
 import asyncio
 import contextlib
 import numbers
+import os
 
-__all__ = ["WorkerLostError", "dask_backend"]
+__all__ = ["SMALL_MACHINE_CONFIG", "WorkerLostError", "dask_backend", "local_cluster"]
+
+#: Dask configuration for clusters whose scheduler and workers share a few cores, and for CNN fits.
+#:
+#: - ``MALLOC_TRIM_THRESHOLD_`` is taken out of the variables the nanny gives its workers: with Dask's
+#:   65536, glibc returns freed memory to the system at once and PyTorch pays page faults for every
+#:   batch's activations again (tiny-image grid on 2 cores: 8.2 s with it, 5.6 s without).
+#: - The workers' statistical profiler is off, and the system monitor, the memory monitor and the
+#:   event-loop tick (a wake-up every 20 ms in the scheduler, the nannies, every worker and the client)
+#:   run every 1-2 s: on a 2-core machine these wake-ups take CPU from the fits.
+#:
+#: Pass it to ``dask.config.set`` before the cluster (or ``dask worker``) starts and keep it set while
+#: the cluster runs: the monitors read their intervals as they go. ``benchmarks/results/dask.md`` has
+#: the measurements.
+SMALL_MACHINE_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.tick.interval": "1s",
+}
 
 _INSTALL_HINT = 'the Dask backend needs dask.distributed; install it with  pip install "imbsk[dask]"'
 
@@ -127,6 +149,71 @@ def _make_backend(client, scatter, timeout, submit_kwargs):
             return super().retrieve_result_callback(out)
 
     return _RemoteDaskBackend(client=client, scatter=scatter, wait_for_workers_timeout=timeout, **submit_kwargs)
+
+
+@contextlib.contextmanager
+def local_cluster(n_workers=2, threads_per_worker=1, config=None, **cluster_kwargs):
+    """Context manager: a ``distributed.LocalCluster`` of worker processes on this machine.
+
+    Differences from a plain ``LocalCluster``: ``config`` (by default :data:`SMALL_MACHINE_CONFIG`)
+    stays set in Dask's configuration for the cluster's whole life, the dashboard is off, and the
+    calling process's ``os.environ`` is put back once the workers are up. (The Dask nanny writes its
+    workers' variables, ``OMP_NUM_THREADS=1`` and ``MALLOC_TRIM_THRESHOLD_`` among them, into the
+    environment of the process that starts it, where every process started later, such as joblib's
+    loky workers, would inherit them.)
+
+    Parameters
+    ----------
+    n_workers : int, default=2
+        Worker processes.
+    threads_per_worker : int, default=1
+        Fits run at the same time in one worker; keep 1 for CNN fits, which parallelise inside.
+    config : dict or None, default=None
+        Dask configuration set while the cluster runs, on top of the current one; ``None`` means
+        :data:`SMALL_MACHINE_CONFIG`, ``{}`` Dask's own configuration.
+    **cluster_kwargs : dict
+        Passed to ``distributed.LocalCluster`` (``host``, ``memory_limit``, ...).
+
+    Yields
+    ------
+    cluster : distributed.LocalCluster
+        Pass it to :func:`dask_backend`. It is closed when the block ends.
+
+    Raises
+    ------
+    ImportError
+        If ``dask.distributed`` is not installed.
+    ValueError
+        If ``n_workers`` or ``threads_per_worker`` is not a positive int, or ``config`` not a dict.
+
+    Examples
+    --------
+    ::
+
+        from imbsk.parallel import dask_backend, local_cluster
+        with local_cluster(n_workers=2) as cluster, dask_backend(cluster):
+            search.fit(X, y)
+    """
+    distributed = _import_distributed()
+    import dask
+
+    for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive int; got {name}={value!r}.")
+    if config is not None and not isinstance(config, dict):
+        raise ValueError(f"config must be a dict of Dask configuration keys or None; got {type(config).__name__}.")
+    cluster_kwargs.setdefault("dashboard_address", None)
+    saved = dict(os.environ)
+    with dask.config.set(SMALL_MACHINE_CONFIG if config is None else config):
+        try:
+            cluster = distributed.LocalCluster(
+                n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True, **cluster_kwargs
+            )
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        with cluster:
+            yield cluster
 
 
 def _resolve_client(client, distributed, timeout):

@@ -17,7 +17,13 @@ from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
 
 from imbsk.datasets import make_toy_2d  # noqa: E402
 from imbsk.metrics import BALANCED_SCORING  # noqa: E402
-from imbsk.parallel import WorkerLostError, _ScatteredDataLost, dask_backend  # noqa: E402
+from imbsk.parallel import (  # noqa: E402
+    SMALL_MACHINE_CONFIG,
+    WorkerLostError,
+    _ScatteredDataLost,
+    dask_backend,
+    local_cluster,
+)
 from imbsk.pipeline import make_pipeline  # noqa: E402
 from imbsk.sampling import RandomOverSampler  # noqa: E402
 
@@ -57,19 +63,11 @@ def _oversample_nd(X, y, ratio=1.0, seed=0):
 @pytest.fixture(scope="module")
 def cluster():
     # One death of a worker is retried; a second of the same task fails it, which keeps the failure
-    # test short.
-    # The nannies write their workers' variables (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS, ...) into this
-    # process's environment; put it back afterwards so that processes the other tests start do not
-    # inherit them.
-    saved = dict(os.environ)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        )
-    yield cluster
-    cluster.close()
-    os.environ.clear()
-    os.environ.update(saved)
+    # test short. local_cluster puts back this process's environment, into which the nannies write
+    # their workers' variables, so that processes the other tests start do not inherit them.
+    config = dict(SMALL_MACHINE_CONFIG, **{"distributed.scheduler.allowed-failures": 1})
+    with local_cluster(n_workers=2, threads_per_worker=1, config=config, host="127.0.0.1") as cluster:
+        yield cluster
 
 
 @pytest.fixture
@@ -204,3 +202,46 @@ def test_worker_killed_mid_search_fails_clearly(client, toy, scatter):
     # No partial results are left behind as if the search had completed.
     assert not hasattr(search, "cv_results_")
     assert not hasattr(search, "best_estimator_")
+
+
+def _worker_settings():
+    import dask as worker_dask
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), worker_dask.config.get("distributed.worker.profile.enabled")
+
+
+# Dask's own defaults, spelled out: the module's cluster keeps SMALL_MACHINE_CONFIG set while it runs,
+# and ``config`` applies on top of the current configuration.
+DASK_DEFAULTS = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 65536,
+                 "distributed.worker.profile.enabled": True}
+
+
+@pytest.mark.parametrize("config, trim, profile", [(None, None, False), (DASK_DEFAULTS, "65536", True)],
+                         ids=["small-machine", "dask-defaults"])
+def test_local_cluster_configures_workers_and_restores_environment(config, trim, profile):
+    before = dict(os.environ)
+    with local_cluster(n_workers=2, config=config, host="127.0.0.1") as cluster:
+        # The nanny writes its workers' variables into this process's environment; none may stay.
+        assert dict(os.environ) == before
+        with distributed.Client(cluster) as client:
+            client.wait_for_workers(2, timeout=60)
+            settings = client.run(_worker_settings)
+            assert len(settings) == 2
+            assert all(s == (trim, profile) for s in settings.values()), settings
+            if config is None:
+                # Kept for the cluster's life: the monitors read their intervals as they run.
+                assert dask.config.get("distributed.admin.tick.interval") == SMALL_MACHINE_CONFIG[
+                    "distributed.admin.tick.interval"]
+    assert cluster.status.name == "closed"
+    assert dict(os.environ) == before
+
+
+@pytest.mark.parametrize(
+    "kwargs, param",
+    [({"n_workers": 0}, "n_workers"), ({"threads_per_worker": 1.5}, "threads_per_worker"),
+     ({"config": [("a", 1)]}, "config")],
+)
+def test_local_cluster_bad_arguments(kwargs, param):
+    with pytest.raises(ValueError, match=param):
+        with local_cluster(**kwargs):
+            pass
