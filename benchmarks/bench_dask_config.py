@@ -1,0 +1,70 @@
+"""Which Dask settings cost the tiny-image grid time on a small machine: loky vs LocalCluster variants.
+
+    python benchmarks/bench_dask_config.py [--repeats 7] [--variants trim-profile-monitors small-machine ...]
+
+The image workload of ``bench_dask.py`` (25 ``CNNClassifier`` fits, 5 ratios x 5 folds) on joblib's
+loky backend (``n_jobs=2``) and on two-worker ``LocalCluster`` variants through
+``imbsk.parallel.dask_backend``. Each variant starts its own cluster, runs one untimed warm-up search
+and one timed search, and closes it; loky and the variants are interleaved in every repeat. Prints each
+repeat and the medians with the difference to loky.
+
+Variants (each a Dask configuration on top of the current one):
+
+- ``trim-profile-monitors``: ``MALLOC_TRIM_THRESHOLD_`` out of the nanny's environment, the workers'
+  profiler off, system / memory monitors at 2 s / 1 s (what ``SMALL_MACHINE_CONFIG`` held before the
+  event-loop tick was added);
+- ``small-machine``: :data:`imbsk.parallel.SMALL_MACHINE_CONFIG` (the above and the tick at 1 s);
+- ``no-stealing``: ``small-machine`` with work stealing off;
+- ``no-queuing``: ``small-machine`` with ``distributed.scheduler.worker-saturation: inf`` (tasks sent to
+  the workers at once instead of queued on the scheduler);
+- ``scatter``: ``small-machine``, with ``scatter=[X, y]`` passed to ``dask_backend``.
+"""
+
+import argparse
+import statistics
+
+import bench_dask as B  # sets *_NUM_THREADS=1 before numpy / torch load
+
+from imbsk.parallel import SMALL_MACHINE_CONFIG, dask_backend, local_cluster
+
+_TICK = "distributed.admin.tick.interval"
+VARIANTS = {
+    "trim-profile-monitors": {k: v for k, v in SMALL_MACHINE_CONFIG.items() if k != _TICK},
+    "small-machine": SMALL_MACHINE_CONFIG,
+    "no-stealing": dict(SMALL_MACHINE_CONFIG, **{"distributed.scheduler.work-stealing": False}),
+    "no-queuing": dict(SMALL_MACHINE_CONFIG, **{"distributed.scheduler.worker-saturation": "inf"}),
+    "scatter": SMALL_MACHINE_CONFIG,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--variants", nargs="+", default=["trim-profile-monitors", "small-machine", "no-queuing",
+                                                           "scatter"], choices=list(VARIANTS))
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    X, y, pipe, grid = B.image_workload()
+    B.run(X, y, pipe, grid, 2)  # warm-up: loky's workers start and import torch
+    times = {name: [] for name in ["loky", *args.variants]}
+    for rep in range(args.repeats):
+        times["loky"].append(B.run(X, y, pipe, grid, 2)[0])
+        for name in args.variants:
+            with local_cluster(2, 1, config=VARIANTS[name], host="127.0.0.1") as cluster:
+                B.run(X, y, pipe, grid, None, dask_backend(cluster))  # warm-up: worker imports
+                scatter = [X, y] if name == "scatter" else None
+                times[name].append(B.run(X, y, pipe, grid, None, dask_backend(cluster, scatter=scatter))[0])
+        print(rep, "  ".join(f"{k} {v[-1]:.2f}" for k, v in times.items()), flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print()
+    print("| mode | median s | vs loky |")
+    print("|---|---:|---:|")
+    for k, v in med.items():
+        print(f"| {k} | {v:.2f} | {100 * (v / med['loky'] - 1):+.0f}% |")
+
+
+if __name__ == "__main__":
+    main()
