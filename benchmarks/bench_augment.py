@@ -86,14 +86,19 @@ def timed(fn, repeats):
     return statistics.median(times), times
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser_with_common_options(description, repeats=5):
+    """The options every augmentation benchmark takes: images, repeats, threads, batch size, data path."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--n", type=int, default=4500)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--data", default="/work/shared/data")
-    args = parser.parse_args()
+    return parser
+
+
+def main():
+    args = parser_with_common_options(__doc__.splitlines()[0]).parse_args()
 
     torch.set_num_threads(args.threads)
     sources, origin = load_sources(args.data)
