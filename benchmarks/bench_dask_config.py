@@ -1,12 +1,16 @@
 """Which Dask settings cost the tiny-image grid time on a small machine: loky vs LocalCluster variants.
 
-    python benchmarks/bench_dask_config.py [--repeats 7] [--variants trim-profile-monitors small-machine ...]
+    python benchmarks/bench_dask_config.py [--repeats 7] [--workers 2] [--variants small-machine ...]
 
 The image workload of ``bench_dask.py`` (25 ``CNNClassifier`` fits, 5 ratios x 5 folds) on joblib's
 loky backend (``n_jobs=2``) and on two-worker ``LocalCluster`` variants through
 ``imbsk.parallel.dask_backend``. Each variant starts its own cluster, runs one untimed warm-up search
 and one timed search, and closes it; loky and the variants are interleaved in every repeat. Prints each
 repeat and the medians with the difference to loky.
+
+``--workers 1`` runs one worker against joblib with ``n_jobs=1`` (the fits in the calling process),
+which leaves the second core to Dask's scheduler and event loops: what remains then is Dask's
+per-task latency rather than its competition with the fits for the cores.
 
 Variants (each a Dask configuration on top of the current one):
 
@@ -40,6 +44,7 @@ VARIANTS = {
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=2, help="loky jobs and Dask workers")
     parser.add_argument("--variants", nargs="+", default=["trim-profile-monitors", "small-machine", "no-queuing",
                                                            "scatter"], choices=list(VARIANTS))
     args = parser.parse_args()
@@ -48,22 +53,23 @@ def main():
 
     torch.set_num_threads(1)
     X, y, pipe, grid = B.image_workload()
-    B.run(X, y, pipe, grid, 2)  # warm-up: loky's workers start and import torch
-    times = {name: [] for name in ["loky", *args.variants]}
+    B.run(X, y, pipe, grid, args.workers)  # warm-up: loky's workers start and import torch
+    ref = f"joblib n_jobs={args.workers}"
+    times = {name: [] for name in [ref, *args.variants]}
     for rep in range(args.repeats):
-        times["loky"].append(B.run(X, y, pipe, grid, 2)[0])
+        times[ref].append(B.run(X, y, pipe, grid, args.workers)[0])
         for name in args.variants:
-            with local_cluster(2, 1, config=VARIANTS[name], host="127.0.0.1") as cluster:
+            with local_cluster(args.workers, 1, config=VARIANTS[name], host="127.0.0.1") as cluster:
                 B.run(X, y, pipe, grid, None, dask_backend(cluster))  # warm-up: worker imports
                 scatter = [X, y] if name == "scatter" else None
                 times[name].append(B.run(X, y, pipe, grid, None, dask_backend(cluster, scatter=scatter))[0])
         print(rep, "  ".join(f"{k} {v[-1]:.2f}" for k, v in times.items()), flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     print()
-    print("| mode | median s | vs loky |")
+    print(f"| mode ({args.workers} worker(s)) | median s | vs joblib |")
     print("|---|---:|---:|")
     for k, v in med.items():
-        print(f"| {k} | {v:.2f} | {100 * (v / med['loky'] - 1):+.0f}% |")
+        print(f"| {k} | {v:.2f} | {100 * (v / med[ref] - 1):+.0f}% |")
 
 
 if __name__ == "__main__":
