@@ -184,7 +184,8 @@ def local_cluster(n_workers=2, threads_per_worker=1, config=None, **cluster_kwar
     ImportError
         If ``dask.distributed`` is not installed.
     ValueError
-        If ``n_workers`` or ``threads_per_worker`` is not a positive int, or ``config`` not a dict.
+        If ``n_workers`` or ``threads_per_worker`` is not a positive int, ``config`` not a dict, or
+        ``processes`` is passed.
 
     Examples
     --------
@@ -202,6 +203,11 @@ def local_cluster(n_workers=2, threads_per_worker=1, config=None, **cluster_kwar
             raise ValueError(f"{name} must be a positive int; got {name}={value!r}.")
     if config is not None and not isinstance(config, dict):
         raise ValueError(f"config must be a dict of Dask configuration keys or None; got {type(config).__name__}.")
+    if "processes" in cluster_kwargs:
+        raise ValueError(
+            f"local_cluster always starts worker processes; got processes={cluster_kwargs['processes']!r}. "
+            "For threads in this process use distributed.LocalCluster(processes=False) directly."
+        )
     cluster_kwargs.setdefault("dashboard_address", None)
     saved = dict(os.environ)
     with dask.config.set(SMALL_MACHINE_CONFIG if config is None else config):

@@ -239,7 +239,7 @@ def test_local_cluster_configures_workers_and_restores_environment(config, trim,
 @pytest.mark.parametrize(
     "kwargs, param",
     [({"n_workers": 0}, "n_workers"), ({"threads_per_worker": 1.5}, "threads_per_worker"),
-     ({"config": [("a", 1)]}, "config")],
+     ({"config": [("a", 1)]}, "config"), ({"processes": False}, "processes")],
 )
 def test_local_cluster_bad_arguments(kwargs, param):
     with pytest.raises(ValueError, match=param):
