@@ -51,15 +51,12 @@ from sklearn.ensemble import AdaBoostClassifier  # noqa: E402
 from sklearn.model_selection import GridSearchCV, StratifiedKFold  # noqa: E402
 
 from imbsk.datasets import make_toy_2d  # noqa: E402
-from imbsk.parallel import SMALL_MACHINE_CONFIG, dask_backend  # noqa: E402
-from imbsk.parallel import local_cluster as imbsk_local_cluster  # noqa: E402
+from imbsk.parallel import dask_backend, local_cluster  # noqa: E402
 from imbsk.pipeline import make_pipeline  # noqa: E402
 from imbsk.sampling import RandomOverSampler  # noqa: E402
 
 RATIOS = [0.2, 0.4, 0.6, 0.8, 1.0]
 MODES = ("serial", "joblib", "dask", "dask-tuned")
-TUNED = SMALL_MACHINE_CONFIG
-
 
 def oversample_nd(X, y, ratio=1.0, seed=0):
     """Random oversampling of the minority class up to ``ratio`` times the majority, for N-D X."""
@@ -105,13 +102,6 @@ def run(X, y, pipe, grid, n_jobs, context=None):
     return time.perf_counter() - start, search.cv_results_
 
 
-def local_cluster(tuned):
-    """A 2-worker LocalCluster, with Dask's defaults or with :data:`TUNED`; the caller's environment is
-    restored once the workers are up, so that later processes started from here (loky's) do not
-    inherit the nanny's variables."""
-    return imbsk_local_cluster(2, 1, config=TUNED if tuned else {}, host="127.0.0.1")
-
-
 def scores(cv_results):
     return np.array([cv_results[f"split{i}_test_score"] for i in range(5)])
 
@@ -138,7 +128,11 @@ def main(argv=None):
         def timed_run(mode, X=X, y=y, pipe=pipe, grid=grid):
             if mode in ("serial", "joblib"):
                 return run(X, y, pipe, grid, 1 if mode == "serial" else 2)
-            with local_cluster(tuned=mode == "dask-tuned") as cluster:
+            # None: SMALL_MACHINE_CONFIG; {}: Dask's own configuration. Either way the caller's
+            # environment is restored once the workers are up, so loky's later workers do not inherit
+            # the nanny's variables.
+            config = None if mode == "dask-tuned" else {}
+            with local_cluster(2, 1, config=config, host="127.0.0.1") as cluster:
                 run(X, y, pipe, grid, None, dask_backend(cluster))  # warm-up: worker imports
                 return run(X, y, pipe, grid, None, dask_backend(cluster))
 

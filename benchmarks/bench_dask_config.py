@@ -32,12 +32,13 @@ import bench_dask as B  # sets *_NUM_THREADS=1 before numpy / torch load
 from imbsk.parallel import SMALL_MACHINE_CONFIG, dask_backend, local_cluster
 
 _TICK = "distributed.admin.tick.interval"
+#: name -> (Dask configuration, whether ``dask_backend`` scatters ``[X, y]``)
 VARIANTS = {
-    "trim-profile-monitors": {k: v for k, v in SMALL_MACHINE_CONFIG.items() if k != _TICK},
-    "small-machine": SMALL_MACHINE_CONFIG,
-    "no-stealing": dict(SMALL_MACHINE_CONFIG, **{"distributed.scheduler.work-stealing": False}),
-    "no-queuing": dict(SMALL_MACHINE_CONFIG, **{"distributed.scheduler.worker-saturation": "inf"}),
-    "scatter": SMALL_MACHINE_CONFIG,
+    "trim-profile-monitors": ({k: v for k, v in SMALL_MACHINE_CONFIG.items() if k != _TICK}, False),
+    "small-machine": (SMALL_MACHINE_CONFIG, False),
+    "no-stealing": (dict(SMALL_MACHINE_CONFIG, **{"distributed.scheduler.work-stealing": False}), False),
+    "no-queuing": (dict(SMALL_MACHINE_CONFIG, **{"distributed.scheduler.worker-saturation": "inf"}), False),
+    "scatter": (SMALL_MACHINE_CONFIG, True),
 }
 
 
@@ -59,10 +60,11 @@ def main():
     for rep in range(args.repeats):
         times[ref].append(B.run(X, y, pipe, grid, args.workers)[0])
         for name in args.variants:
-            with local_cluster(args.workers, 1, config=VARIANTS[name], host="127.0.0.1") as cluster:
+            config, scatter = VARIANTS[name]
+            with local_cluster(args.workers, 1, config=config, host="127.0.0.1") as cluster:
                 B.run(X, y, pipe, grid, None, dask_backend(cluster))  # warm-up: worker imports
-                scatter = [X, y] if name == "scatter" else None
-                times[name].append(B.run(X, y, pipe, grid, None, dask_backend(cluster, scatter=scatter))[0])
+                backend = dask_backend(cluster, scatter=[X, y] if scatter else None)
+                times[name].append(B.run(X, y, pipe, grid, None, backend)[0])
         print(rep, "  ".join(f"{k} {v[-1]:.2f}" for k, v in times.items()), flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     print()

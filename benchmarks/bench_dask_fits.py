@@ -4,7 +4,7 @@
 
 Runs the 25 fits of ``bench_dask.py``'s image workload (5 ratios x 5 folds, ``CNNClassifier`` on
 600 uint8 3x16x16 images) through joblib three ways: sequentially, on loky with ``n_jobs=2``, and on a
-two-worker ``LocalCluster`` with ``bench_dask.TUNED`` through joblib's dask backend. Each fit measures
+two-worker ``imbsk.parallel.local_cluster`` (``SMALL_MACHINE_CONFIG``) through joblib's dask backend. Each fit measures
 its own wall time and CPU time inside the process that runs it. If Dask's extra wall time shows up as
 longer fits with the same CPU time, the fits are being kept off the CPU (by the scheduler, the nannies
 and the workers' event loops sharing the cores, or by the GIL), not delayed between tasks.
@@ -20,6 +20,8 @@ import bench_dask as B  # sets *_NUM_THREADS=1 before numpy / torch load
 from joblib import Parallel, delayed, parallel_config
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
+
+from imbsk.parallel import local_cluster
 
 
 def one_fit(pipe, X, y, train, test, ratio):
@@ -56,7 +58,7 @@ def main():
     for rep in range(args.repeats):
         runs = [("serial", dict(backend="sequential", n_jobs=1)), ("loky", dict(backend="loky", n_jobs=2))]
         results = [(name, *timed(pipe, X, y, jobs, **config)) for name, config in runs]
-        with B.local_cluster(tuned=True) as cluster, Client(cluster):
+        with local_cluster(2, 1, host="127.0.0.1") as cluster, Client(cluster):
             results.append(("dask-tuned", *timed(pipe, X, y, jobs, backend="dask", n_jobs=2)))
         for name, wall, out in results:
             fit_wall = [o[0] for o in out]
