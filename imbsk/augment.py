@@ -485,16 +485,16 @@ def _separable_blur(x, weights):
     size, instead of one full pass over the batch per kernel tap.
     """
     n, c, h, w = x.shape
+    along_w = _blur_matrices(weights, w)
+    along_h = along_w if h == w else _blur_matrices(weights, h)
     if len(weights) == 1:
         # One kernel for all: the W pass is then a single (N*C*H, W) @ (W, W) product, which runs faster
         # than N small ones (unsharp mask on 150 images, 2 threads: 1.2 ms against 1.5 ms in all).
-        out = torch.matmul(x, _blur_matrices(weights, w)[0].T)
-        return torch.matmul(_blur_matrices(weights, h)[0], out)
-    out = torch.bmm(x.reshape(n, c * h, w), _blur_matrices(weights, w).transpose(1, 2))
+        return torch.matmul(along_h[0], torch.matmul(x, along_w[0].T))
+    out = torch.bmm(x.reshape(n, c * h, w), along_w.transpose(1, 2))
     # Along H, each channel is multiplied from the left. Repeating the (H, H) matrix for every channel
     # writes C * H * H values, fewer than moving the image to (N, H, C * W) and back would.
-    along_h = _blur_matrices(weights, h).repeat_interleave(c, dim=0)
-    return torch.bmm(along_h, out.reshape(n * c, h, w)).reshape(n, c, h, w)
+    return torch.bmm(along_h.repeat_interleave(c, dim=0), out.reshape(n * c, h, w)).reshape(n, c, h, w)
 
 
 def _where_applied(x, apply, func, inplace=False):
