@@ -205,9 +205,7 @@ def test_worker_killed_mid_search_fails_clearly(client, toy, scatter):
 
 
 def _worker_settings():
-    import dask as worker_dask
-
-    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), worker_dask.config.get("distributed.worker.profile.enabled")
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get("distributed.worker.profile.enabled")
 
 
 # Dask's own defaults, spelled out: the module's cluster keeps SMALL_MACHINE_CONFIG set while it runs,
