@@ -18,7 +18,10 @@ default configuration) and ``dask-tuned`` (``imbsk.parallel.local_cluster`` with
 system and memory monitors and the event-loop tick run every 1-2 s instead of every 20-500 ms; on 2
 cores an idle two-worker cluster otherwise keeps about a fifth of a core busy). Every process runs
 torch / BLAS on one thread, so the two jobs use the two cores. The table reports the median of
-``--repeats`` timed runs, modes interleaved, and checks that all modes give identical ``cv_results_`` scores.
+``--repeats`` timed runs (modes interleaved, their order rotated every repeat), the median of the
+per-repeat ratios of ``dask-tuned`` to ``joblib`` (each repeat runs every mode back to back, so this
+pairs runs made at the same machine speed), and the CPU seconds all processes spent in a search; it
+checks that all modes give identical ``cv_results_`` scores.
 
 Not timed: process start and imports (one warm-up run of serial and joblib before the first
 repeat, one on every new cluster before its timed run), and cluster start-up. A cluster lives only
@@ -88,18 +91,38 @@ def image_workload():
     return X, y, pipe, {"functionsampler__kw_args": [{"ratio": r} for r in RATIOS]}
 
 
+def process_cpu_seconds():
+    """CPU seconds (user + system) used so far by this process and each live child, keyed by pid."""
+    import psutil  # a dependency of distributed, and of this script
+
+    me = psutil.Process()
+    out = {}
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            out[proc.pid] = sum(proc.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
 def run(X, y, pipe, grid, n_jobs, context=None):
+    """Fit the search; return (wall seconds, cv_results_, CPU seconds of this process and its children)."""
     search = GridSearchCV(
         pipe, grid, cv=StratifiedKFold(5, shuffle=True, random_state=0), scoring="balanced_accuracy",
         n_jobs=n_jobs, refit=False,
     )
+    cpu_before = process_cpu_seconds()
     start = time.perf_counter()
     if context is None:
         search.fit(X, y)
     else:
         with context:
             search.fit(X, y)
-    return time.perf_counter() - start, search.cv_results_
+    wall = time.perf_counter() - start
+    cpu_after = process_cpu_seconds()
+    # Processes alive at both ends; a worker is never started or stopped during a timed search.
+    cpu = sum(cpu_after[pid] - cpu_before[pid] for pid in cpu_after.keys() & cpu_before.keys())
+    return wall, search.cv_results_, cpu
 
 
 def scores(cv_results):
@@ -141,29 +164,40 @@ def main(argv=None):
         run(X, y, pipe, grid, 1)
         run(X, y, pipe, grid, 2)
         times = {m: [] for m in MODES}
+        cpu = {m: [] for m in MODES}
         reference = None
-        # Interleave the modes so that a change of machine load hits all of them alike.
-        for _ in range(args.repeats):
-            for mode in MODES:
-                seconds, cv_results = timed_run(mode)
+        # Interleave the modes, and rotate their order from one repeat to the next, so that a change of
+        # machine speed hits all of them alike and no mode always runs right after the same other one.
+        for rep in range(args.repeats):
+            for mode in MODES[rep % len(MODES):] + MODES[:rep % len(MODES)]:
+                seconds, cv_results, cpu_seconds = timed_run(mode)
                 times[mode].append(seconds)
+                cpu[mode].append(cpu_seconds)
                 if reference is None:
                     reference = scores(cv_results)
                 elif not np.array_equal(scores(cv_results), reference):
                     raise AssertionError(f"{name}/{mode}: cv_results_ differ from the serial run")
-        med = {m: statistics.median(t) for m, t in times.items()}
-        rows.append((name, med, os.getloadavg()[0]))
-        print(f"{name}: " + "; ".join(f"{m} {', '.join(f'{t:.2f}' for t in ts)} s" for m, ts in times.items()),
-              flush=True)
+        rows.append((name, times, cpu, os.getloadavg()[0]))
+        for label, values in (("wall", times), ("cpu", cpu)):
+            print(f"{name} {label}: " + "; ".join(f"{m} {', '.join(f'{t:.2f}' for t in ts)} s"
+                                                   for m, ts in values.items()), flush=True)
 
     print()
-    print("| workload | serial (s) | joblib n_jobs=2 (s) | dask (s) | dask-tuned (s) | speed-up n_jobs=2 vs 1 | "
-          "dask vs joblib | dask-tuned vs joblib | load avg |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, med, load in rows:
+    print("Medians over the repeats; 'paired' is the median of the per-repeat ratios (each repeat runs every mode "
+          "once, back to back), the steadier figure when the machine's speed drifts. CPU: seconds used by this "
+          "process and its children (workers, loky's processes) during the timed search.")
+    print()
+    print("| workload | serial (s) | joblib n_jobs=2 (s) | dask (s) | dask-tuned (s) | n_jobs=2 vs 1 | "
+          "dask vs joblib | dask-tuned vs joblib | dask-tuned vs joblib, paired | CPU s joblib / dask-tuned | "
+          "load avg |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, times, cpu, load in rows:
+        med = {m: statistics.median(t) for m, t in times.items()}
+        paired = statistics.median(d / j for d, j in zip(times["dask-tuned"], times["joblib"]))
         print(f"| {name} | {med['serial']:.2f} | {med['joblib']:.2f} | {med['dask']:.2f} | {med['dask-tuned']:.2f} | "
               f"{med['serial'] / med['joblib']:.2f}x | {100 * (med['dask'] / med['joblib'] - 1):+.0f}% | "
-              f"{100 * (med['dask-tuned'] / med['joblib'] - 1):+.0f}% | {load:.1f} |")
+              f"{100 * (med['dask-tuned'] / med['joblib'] - 1):+.0f}% | {100 * (paired - 1):+.0f}% | "
+              f"{statistics.median(cpu['joblib']):.2f} / {statistics.median(cpu['dask-tuned']):.2f} | {load:.1f} |")
 
 
 if __name__ == "__main__":
