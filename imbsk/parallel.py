@@ -156,7 +156,8 @@ def local_cluster(n_workers=2, threads_per_worker=1, config=None, **cluster_kwar
     """Context manager: a ``distributed.LocalCluster`` of worker processes on this machine.
 
     Differences from a plain ``LocalCluster``: ``config`` (by default :data:`SMALL_MACHINE_CONFIG`)
-    stays set in Dask's configuration for the cluster's whole life, the dashboard is off, and the
+    stays set in Dask's configuration for the cluster's whole life, the dashboard is off (and the
+    scheduler's health and metrics routes are served on a free port rather than 8787), and the
     calling process's ``os.environ`` is put back once the workers are up. (The Dask nanny writes its
     workers' variables, ``OMP_NUM_THREADS=1`` and ``MALLOC_TRIM_THRESHOLD_`` among them, into the
     environment of the process that starts it, where every process started later, such as joblib's
@@ -209,6 +210,12 @@ def local_cluster(n_workers=2, threads_per_worker=1, config=None, **cluster_kwar
             "For threads in this process use distributed.LocalCluster(processes=False) directly."
         )
     cluster_kwargs.setdefault("dashboard_address", None)
+    if cluster_kwargs["dashboard_address"] is None:
+        # Without a dashboard the scheduler still serves its health and metrics routes, on Dask's fixed
+        # port 8787 unless told otherwise; a free port keeps a second cluster on the machine (a user's
+        # own, or another local_cluster) from clashing with it and warning.
+        scheduler_kwargs = cluster_kwargs.get("scheduler_kwargs") or {}
+        cluster_kwargs["scheduler_kwargs"] = {"dashboard_address": ":0", **scheduler_kwargs}
     saved = dict(os.environ)
     with dask.config.set(SMALL_MACHINE_CONFIG if config is None else config):
         try:

@@ -3,6 +3,7 @@
 import os
 import signal
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -216,21 +217,26 @@ DASK_DEFAULTS = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 6
 
 @pytest.mark.parametrize("config, trim, profile", [(None, None, False), (DASK_DEFAULTS, "65536", True)],
                          ids=["small-machine", "dask-defaults"])
-def test_local_cluster_configures_workers_and_restores_environment(config, trim, profile):
+def test_local_cluster_configures_workers_and_restores_environment(config, trim, profile, cluster):
+    # The module's ``cluster`` runs beside this one: the two must not fight over Dask's fixed port 8787.
     before = dict(os.environ)
-    with local_cluster(n_workers=2, config=config, host="127.0.0.1") as cluster:
-        # The nanny writes its workers' variables into this process's environment; none may stay.
-        assert dict(os.environ) == before
-        with distributed.Client(cluster) as client:
-            client.wait_for_workers(2, timeout=60)
-            settings = client.run(_worker_settings)
-            assert len(settings) == 2
-            assert all(s == (trim, profile) for s in settings.values()), settings
-            if config is None:
-                # Kept for the cluster's life: the monitors read their intervals as they run.
-                assert dask.config.get("distributed.admin.tick.interval") == SMALL_MACHINE_CONFIG[
-                    "distributed.admin.tick.interval"]
-    assert cluster.status.name == "closed"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with local_cluster(n_workers=2, config=config, host="127.0.0.1") as mine:
+            # The nanny writes its workers' variables into this process's environment; none may stay.
+            assert dict(os.environ) == before
+            assert not [w for w in caught if "already in use" in str(w.message)], [str(w.message) for w in caught]
+            assert mine.scheduler.http_server.port not in (8787, cluster.scheduler.http_server.port)
+            with distributed.Client(mine) as client:
+                client.wait_for_workers(2, timeout=60)
+                settings = client.run(_worker_settings)
+                assert len(settings) == 2
+                assert all(s == (trim, profile) for s in settings.values()), settings
+                if config is None:
+                    # Kept for the cluster's life: the monitors read their intervals as they run.
+                    assert dask.config.get("distributed.admin.tick.interval") == SMALL_MACHINE_CONFIG[
+                        "distributed.admin.tick.interval"]
+    assert mine.status.name == "closed"
     assert dict(os.environ) == before
 
 
