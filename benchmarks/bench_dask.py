@@ -125,6 +125,19 @@ def run(X, y, pipe, grid, n_jobs, context=None):
     return wall, search.cv_results_, cpu
 
 
+def cluster_run(X, y, pipe, grid, config=None, n_workers=2, scatter=None):
+    """``run`` on a new :func:`~imbsk.parallel.local_cluster` (``config`` as there), after one untimed
+    warm-up search (the workers import torch and imbsk); the cluster is closed afterwards."""
+    with local_cluster(n_workers, 1, config=config, host="127.0.0.1") as cluster:
+        run(X, y, pipe, grid, None, dask_backend(cluster))
+        return run(X, y, pipe, grid, None, dask_backend(cluster, scatter=scatter))
+
+
+def paired_ratio(times, reference):
+    """The median of the per-repeat ratios ``times[i] / reference[i]`` (runs of one repeat made back to back)."""
+    return statistics.median(t / r for t, r in zip(times, reference))
+
+
 def scores(cv_results):
     return np.array([cv_results[f"split{i}_test_score"] for i in range(5)])
 
@@ -154,10 +167,7 @@ def main(argv=None):
             # None: SMALL_MACHINE_CONFIG; {}: Dask's own configuration. Either way the caller's
             # environment is restored once the workers are up, so loky's later workers do not inherit
             # the nanny's variables.
-            config = None if mode == "dask-tuned" else {}
-            with local_cluster(2, 1, config=config, host="127.0.0.1") as cluster:
-                run(X, y, pipe, grid, None, dask_backend(cluster))  # warm-up: worker imports
-                return run(X, y, pipe, grid, None, dask_backend(cluster))
+            return cluster_run(X, y, pipe, grid, config=None if mode == "dask-tuned" else {})
 
         # This process and loky's reusable workers stay warm from one repeat to the next; each cluster
         # is new and is warmed up inside timed_run.
@@ -193,7 +203,7 @@ def main(argv=None):
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, times, cpu, load in rows:
         med = {m: statistics.median(t) for m, t in times.items()}
-        paired = statistics.median(d / j for d, j in zip(times["dask-tuned"], times["joblib"]))
+        paired = paired_ratio(times["dask-tuned"], times["joblib"])
         print(f"| {name} | {med['serial']:.2f} | {med['joblib']:.2f} | {med['dask']:.2f} | {med['dask-tuned']:.2f} | "
               f"{med['serial'] / med['joblib']:.2f}x | {100 * (med['dask'] / med['joblib'] - 1):+.0f}% | "
               f"{100 * (med['dask-tuned'] / med['joblib'] - 1):+.0f}% | {100 * (paired - 1):+.0f}% | "

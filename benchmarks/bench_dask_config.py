@@ -29,7 +29,7 @@ import statistics
 
 import bench_dask as B  # sets *_NUM_THREADS=1 before numpy / torch load
 
-from imbsk.parallel import SMALL_MACHINE_CONFIG, dask_backend, local_cluster
+from imbsk.parallel import SMALL_MACHINE_CONFIG
 
 _TICK = "distributed.admin.tick.interval"
 #: name -> (Dask configuration, whether ``dask_backend`` scatters ``[X, y]``)
@@ -61,19 +61,15 @@ def main():
         times[ref].append(B.run(X, y, pipe, grid, args.workers)[0])
         for name in args.variants:
             config, scatter = VARIANTS[name]
-            with local_cluster(args.workers, 1, config=config, host="127.0.0.1") as cluster:
-                B.run(X, y, pipe, grid, None, dask_backend(cluster))  # warm-up: worker imports
-                backend = dask_backend(cluster, scatter=[X, y] if scatter else None)
-                times[name].append(B.run(X, y, pipe, grid, None, backend)[0])
+            times[name].append(B.cluster_run(X, y, pipe, grid, config, args.workers, [X, y] if scatter else None)[0])
         print(rep, "  ".join(f"{k} {v[-1]:.2f}" for k, v in times.items()), flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     print()
-    # "paired": the median of the per-repeat ratios to joblib, each repeat's runs made back to back.
     print(f"| mode ({args.workers} worker(s)) | median s | vs joblib | vs joblib, paired |")
     print("|---|---:|---:|---:|")
     for k, v in med.items():
-        paired = statistics.median(t / r for t, r in zip(times[k], times[ref]))
-        print(f"| {k} | {v:.2f} | {100 * (v / med[ref] - 1):+.0f}% | {100 * (paired - 1):+.0f}% |")
+        print(f"| {k} | {v:.2f} | {100 * (v / med[ref] - 1):+.0f}% | "
+              f"{100 * (B.paired_ratio(times[k], times[ref]) - 1):+.0f}% |")
 
 
 if __name__ == "__main__":
