@@ -209,8 +209,7 @@ def local_cluster(n_workers=2, threads_per_worker=1, config=None, **cluster_kwar
             f"local_cluster always starts worker processes; got processes={cluster_kwargs['processes']!r}. "
             "For threads in this process use distributed.LocalCluster(processes=False) directly."
         )
-    cluster_kwargs.setdefault("dashboard_address", None)
-    if cluster_kwargs["dashboard_address"] is None:
+    if cluster_kwargs.setdefault("dashboard_address", None) is None:
         # Without a dashboard the scheduler still serves its health and metrics routes, on Dask's fixed
         # port 8787 unless told otherwise; a free port keeps a second cluster on the machine (a user's
         # own, or another local_cluster) from clashing with it and warning.
