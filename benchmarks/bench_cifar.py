@@ -233,9 +233,8 @@ def main():
         device += f" ({torch.cuda.get_device_name(0)})"
     task = "cat vs dog 5,000:500" if args.task == "catdog" else f"CIFAR-10-LT IR {args.ir:g}"
     module = args.module or ("resnet32" if args.task == "lt" else "simple_cnn")
-    scored_on = f"validation ({args.validation:g} of the training set)" if args.validation else "test"
-    if args.cv:
-        scored_on = f"{args.cv}-fold cross-validation"
+    scored_on = (f"{args.cv}-fold cross-validation" if args.cv
+                 else f"validation ({args.validation:g} of the training set)" if args.validation else "test")
     lines = [
         f"{task}, {module}, {epochs} epochs, seeds {args.seeds}"
         + (f", subset {args.subset}" if args.subset else "")
