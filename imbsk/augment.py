@@ -7,7 +7,9 @@ classifier during training): everything follows the device of ``x`` and nothing 
 
 Calling convention
 ------------------
-``aug(x, generator=None) -> Tensor`` with the shape, dtype and device of ``x``.
+``aug(x, generator=None) -> Tensor`` with the shape, dtype and device of ``x``. Code that runs a user's
+augmentation goes through :func:`call_augmentation`, which also accepts a plain ``aug(x)`` (a
+torchvision transform, a function without a ``generator`` parameter) and checks what comes back.
 
 - ``uint8`` input is treated as pixel values in ``[0, 255]``: the work is done in ``float32`` and the
   result is rounded and clamped back to ``uint8``.
@@ -24,8 +26,10 @@ them; :func:`default_augmentation` returns the presets used for over-sampling; :
 runs any of them on a numpy array in chunks.
 """
 
+import inspect
 import math
 import numbers
+import weakref
 
 import numpy as np
 import torch
@@ -44,6 +48,7 @@ __all__ = [
     "RandomSingleChannel",
     "UnsharpMask",
     "augment_array",
+    "call_augmentation",
     "default_augmentation",
     "get_augmentation",
 ]
@@ -818,7 +823,8 @@ def get_augmentation(augmentation):
     Parameters
     ----------
     augmentation : str or callable
-        A preset name, or an augmentation (any callable ``f(x, generator=None)``), returned as is.
+        A preset name, or an augmentation (any callable ``f(x, generator=None)`` or ``f(x)``; see
+        :func:`call_augmentation`), returned as is.
 
     Returns
     -------
@@ -829,6 +835,116 @@ def get_augmentation(augmentation):
     if not callable(augmentation):
         raise ValueError(f"augmentation must be an Augmentation, a preset name or None; got {augmentation!r}.")
     return augmentation
+
+
+# Whether a callable takes ``generator``, per callable: signatures are read once, not once per batch. Weak keys,
+# so that the cache keeps no augmentation (or the module or closure it holds) alive.
+_TAKES_GENERATOR = weakref.WeakKeyDictionary()
+
+
+def _accepts_generator(augmentation):
+    """Whether ``augmentation`` declares a ``generator`` parameter that can be passed by keyword.
+
+    A ``**kwargs`` catch-all does not count: wrappers such as :class:`torch.nn.Module` forward everything
+    to a ``forward`` that may not take it. For a module, ``forward`` is inspected instead.
+    """
+    try:
+        return _TAKES_GENERATOR[augmentation]
+    except (KeyError, TypeError):  # not seen yet, or not weak-referenceable
+        pass
+    target = augmentation.forward if isinstance(augmentation, torch.nn.Module) else augmentation
+    try:
+        parameter = inspect.signature(target).parameters.get("generator")
+    except (TypeError, ValueError):  # no signature to read (some builtins): call it the plain way
+        parameter = None
+    takes = parameter is not None and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    try:
+        _TAKES_GENERATOR[augmentation] = takes
+    except TypeError:
+        pass
+    return takes
+
+
+def _describe(augmentation):
+    name = getattr(augmentation, "__qualname__", None) or getattr(augmentation, "__name__", None)
+    if name is None:
+        text = repr(augmentation)
+        name = text if len(text) <= 80 and "\n" not in text else type(augmentation).__name__
+    return name
+
+
+def call_augmentation(augmentation, x, generator=None):
+    """Run a user's augmentation on the batch ``x`` and check that it returned a batch like ``x``.
+
+    The one calling convention of the package: ``augmentation(x, generator=generator)`` when the callable
+    declares a ``generator`` parameter (every :class:`Augmentation` does), ``augmentation(x)``
+    otherwise, so that a function of ``x`` alone or a torchvision transform works too. Such a callable
+    draws from torch's global random generator, not from ``generator``.
+
+    Parameters
+    ----------
+    augmentation : callable
+        ``f(x, generator=None)`` or ``f(x)``, returning a tensor with the shape, dtype and device of
+        ``x``.
+    x : torch.Tensor
+        The batch, typically ``(N, C, H, W)``; passed as it is.
+    generator : torch.Generator, default=None
+        Passed on when ``augmentation`` takes it.
+
+    Returns
+    -------
+    torch.Tensor
+        What ``augmentation`` returned.
+
+    Raises
+    ------
+    TypeError
+        If the result is not a tensor.
+    ValueError
+        If its shape, dtype or device differs from those of ``x``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from imbsk.augment import RandomHorizontalFlip, call_augmentation
+    >>> x = torch.arange(4.0).reshape(1, 1, 1, 4)
+    >>> call_augmentation(RandomHorizontalFlip(p=1.0), x, torch.Generator().manual_seed(0)).flatten().tolist()
+    [3.0, 2.0, 1.0, 0.0]
+    >>> call_augmentation(lambda x: x.flip(-1), x).flatten().tolist()
+    [3.0, 2.0, 1.0, 0.0]
+    """
+    if _accepts_generator(augmentation):
+        out = augmentation(x, generator=generator)
+    else:
+        out = augmentation(x)
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(
+            f"augmentation {_describe(augmentation)} must return a torch.Tensor like its input; "
+            f"it returned {type(out).__name__}."
+        )
+    got = (tuple(out.shape), out.dtype, out.device)
+    expected = (tuple(x.shape), x.dtype, x.device)
+    if got != expected:
+        raise ValueError(
+            f"augmentation {_describe(augmentation)} must return a tensor with the shape, dtype and device of its "
+            f"input, {expected[0]}, {expected[1]}, {expected[2]}; it returned {got[0]}, {got[1]}, {got[2]}."
+        )
+    return out
+
+
+def _call_seeded(augmentation, x, generator):
+    """:func:`call_augmentation`, with a callable of ``x`` alone made to follow ``generator`` on the CPU.
+
+    Such a callable draws from torch's global generator; seeding that from ``generator`` for the one call
+    (and restoring it afterwards) keeps the promise that the same ``random_state`` gives the same output
+    and leaves the caller's global random stream as it was. On other devices it draws unseeded.
+    """
+    if generator is None or x.device.type != "cpu" or _accepts_generator(augmentation):
+        return call_augmentation(augmentation, x, generator)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        return call_augmentation(augmentation, x, generator)
 
 
 def torch_generator(random_state, device="cpu"):
@@ -847,9 +963,9 @@ def augment_array(X, augmentation=None, random_state=None, batch_size=512, devic
     ----------
     X : ndarray of shape (N, C, H, W) or (N, H, W), uint8 or floating
         Images; not modified. ``(N, H, W)`` is treated as single-channel.
-    augmentation : Augmentation or str, default=None
-        An augmentation object, a preset name of :func:`default_augmentation`, or ``None`` for
-        ``default_augmentation()``.
+    augmentation : Augmentation, str or callable, default=None
+        An augmentation object, a preset name of :func:`default_augmentation`, any callable
+        :func:`call_augmentation` accepts, or ``None`` for ``default_augmentation()``.
     random_state : int, RandomState instance or None, default=None
         Seeds the torch generator; the same seed gives the same output. For an :class:`Augmentation`
         the random parameters of all images are drawn at once, so the output is the same whatever
@@ -897,7 +1013,7 @@ def augment_array(X, augmentation=None, random_state=None, batch_size=512, devic
     for start in range(0, len(images), batch_size):
         chunk = torch.as_tensor(np.ascontiguousarray(images[start:start + batch_size]), device=device)
         if draws is None:
-            chunk = augmentation(chunk, generator=generator)
+            chunk = _call_seeded(augmentation, chunk, generator)
         else:
             chunk = augmentation._augment(chunk, _take(draws, slice(start, start + batch_size)))
         out[start:start + batch_size] = chunk.cpu().numpy()

@@ -17,6 +17,7 @@ from imbsk.augment import (
     RandomSingleChannel,
     UnsharpMask,
     augment_array,
+    call_augmentation,
     default_augmentation,
     torch_generator,
 )
@@ -260,3 +261,80 @@ def test_runs_on_gpu_with_device_generator():
     x = _batch().cuda()
     y = default_augmentation("strong")(x, torch.Generator(device="cuda").manual_seed(0))
     assert y.device == x.device and y.dtype == torch.uint8
+
+
+def _takes_generator(x, generator=None):
+    return x + torch.randint(1, 5, x.shape, generator=generator, dtype=x.dtype)
+
+
+def _plain(x):
+    return x + torch.randint(1, 5, x.shape, dtype=x.dtype)
+
+
+class _Jitter(torch.nn.Module):
+    def forward(self, x):
+        return x.flip(-1)
+
+
+class _Crop(torch.nn.Module):
+    def forward(self, x):
+        return x[..., 1:]
+
+
+def test_call_augmentation_passes_the_generator_only_to_callables_that_take_it():
+    x = _batch(torch.float32, n=4)
+    a = call_augmentation(_takes_generator, x, torch.Generator().manual_seed(3))
+    b = call_augmentation(_takes_generator, x, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(a, b)
+    # f(x) alone, a module with forward(x) and a **kwargs catch-all are all called as f(x).
+    assert call_augmentation(_plain, x, torch.Generator()).shape == x.shape
+    torch.testing.assert_close(call_augmentation(_Jitter(), x, torch.Generator()), x.flip(-1))
+    seen = []
+
+    def catch_all(x, **kwargs):
+        seen.append(kwargs)
+        return x
+
+    call_augmentation(catch_all, x, torch.Generator())
+    assert seen == [{}]
+    keyword_only = call_augmentation(lambda x, *, generator=None: _takes_generator(x, generator), x,
+                                     torch.Generator().manual_seed(3))
+    torch.testing.assert_close(keyword_only, a)
+
+
+def test_call_augmentation_reads_a_signature_once(monkeypatch):
+    import imbsk.augment as A
+
+    calls = []
+    signature = A.inspect.signature
+    monkeypatch.setattr(A.inspect, "signature", lambda f: calls.append(f) or signature(f))
+    aug = _Jitter()
+    for _ in range(3):
+        call_augmentation(aug, _batch(n=2))
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    "aug, error, match",
+    [
+        (lambda x: x[..., :4], ValueError, r"augmentation <lambda> must return .*\(2, 3, 10, 12\).*\(2, 3, 10, 4\)"),
+        (lambda x: x.float(), ValueError, r"<lambda> .*torch.uint8.*returned .*torch.float32"),
+        (lambda x: x.to("meta"), ValueError, r"<lambda> .*device.*cpu.*returned .*meta"),
+        (lambda x: x.numpy(), TypeError, r"augmentation <lambda> must return a torch.Tensor.*ndarray"),
+        (_Crop(), ValueError, r"augmentation _Crop\(\) must return"),
+    ],
+)
+def test_call_augmentation_names_an_augmentation_with_a_wrong_output(aug, error, match):
+    with pytest.raises(error, match=match):
+        call_augmentation(aug, _batch(n=2))
+
+
+def test_augment_array_seeds_a_plain_callable_and_keeps_the_global_stream():
+    X = np.zeros((6, 1, 4, 4), dtype=np.float32)
+    torch.manual_seed(0)
+    expected_next = torch.rand(1)
+    torch.manual_seed(0)
+    a = augment_array(X, _plain, random_state=5, batch_size=4)
+    assert torch.equal(torch.rand(1), expected_next)  # the caller's global stream is untouched
+    np.testing.assert_array_equal(a, augment_array(X, _plain, random_state=5, batch_size=4))
+    assert not np.array_equal(a, augment_array(X, _plain, random_state=6, batch_size=4))

@@ -7,6 +7,7 @@ import imblearn.over_sampling as imb_over
 import imblearn.under_sampling as imb_under
 import numpy as np
 import pytest
+import torch
 from imblearn.pipeline import make_pipeline
 from imblearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.base import clone
@@ -31,6 +32,9 @@ SAMPLERS = [
     ReplicateOverSampler(),
     ReplicateOverSampler(n_copies=3),
     NDSampler(SMOTE(random_state=42)),
+    # As imbalanced-learn's own common tests do, every sampler with a random_state gets 42: NDSampler()
+    # wraps an unseeded SMOTE, which only its own random_state can seed.
+    NDSampler(random_state=42),
     NDSampler(imb_under.RandomUnderSampler(random_state=42)),
     NDSampler(TomekLinks()),
     AugmentedOverSampler(random_state=42),
@@ -145,6 +149,31 @@ def test_nd_sampler_smote_on_images_and_grid_search_param():
     assert search.best_params_["ndsampler__sampler__k_neighbors"] in (1, 3)
 
 
+def test_nd_sampler_random_state_seeds_a_clone_of_the_wrapped_sampler():
+    X, y = _images()
+    a = NDSampler(random_state=0).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(a, NDSampler(random_state=0).fit_resample(X, y)[0])
+    assert not np.array_equal(a[len(X):], NDSampler(random_state=1).fit_resample(X, y)[0][len(X):])
+    # It overrides the wrapped sampler's own seed, on a clone: the user's sampler keeps its parameters.
+    smote = SMOTE(random_state=7)
+    sampler = NDSampler(smote, random_state=0)
+    np.testing.assert_array_equal(sampler.fit_resample(X, y)[0], a)
+    assert smote.random_state == 7 and sampler.sampler_.random_state == 0 and sampler.sampler_ is not smote
+    assert not hasattr(smote, "sampling_strategy_")
+    # None leaves the wrapped seed in effect; a sampler without random_state ignores it.
+    np.testing.assert_array_equal(NDSampler(SMOTE(random_state=0)).fit_resample(X, y)[0], a)
+    np.testing.assert_array_equal(
+        NDSampler(imb_under.NearMiss(), random_state=3).fit_resample(X, y)[0],
+        NDSampler(imb_under.NearMiss()).fit_resample(X, y)[0],
+    )
+
+
+def test_nd_sampler_refuses_a_bad_random_state():
+    X, y = _images()
+    with pytest.raises(ValueError, match="random_state"):
+        NDSampler(random_state="seed").fit_resample(X, y)
+
+
 def test_nd_sampler_undersamplers_keep_indices():
     X, y = _images()
     sampler = NDSampler(imb_under.NearMiss())
@@ -249,11 +278,37 @@ def test_over_sampler_asked_to_remove_samples_is_refused(sampler, strategy, matc
         clone(sampler).set_params(sampling_strategy=strategy).fit_resample(X, y)
 
 
-def test_bad_augmentation_output_is_refused():
+@pytest.mark.parametrize(
+    "augmentation, match",
+    [
+        (lambda x, generator=None: x[..., :4], r"augmentation <lambda> must return .*\(18, 3, 8, 8\).*\(18, 3, 8, 4\)"),
+        (lambda x: x.float(), r"augmentation <lambda> must return .*torch.uint8.*torch.float32"),
+    ],
+)
+def test_bad_augmentation_output_is_refused(augmentation, match):
     X, y = _images()
-    with pytest.raises(ValueError, match="augmentation must return a tensor"):
-        AugmentedOverSampler(augmentation=_crop_half).fit_resample(X, y)
+    with pytest.raises(ValueError, match=match):
+        AugmentedOverSampler(augmentation=augmentation).fit_resample(X, y)
 
 
-def _crop_half(x, generator=None):
-    return x[..., :4]
+def _shift_with_generator(x, generator=None):
+    return x + torch.randint(1, 9, x.shape, generator=generator, dtype=x.dtype)
+
+
+def _shift(x):
+    return x + torch.randint(1, 9, x.shape, dtype=x.dtype)
+
+
+@pytest.mark.parametrize("augmentation", [_shift_with_generator, _shift], ids=["aug(x, generator)", "aug(x)"])
+def test_augmented_accepts_both_calling_forms_and_is_seeded(augmentation):
+    X, y = _images()
+    X = X // 2  # room for the shift in uint8
+    sampler = AugmentedOverSampler(augmentation=augmentation, random_state=0)
+    a = sampler.fit_resample(X, y)[0]
+    b = AugmentedOverSampler(augmentation=augmentation, random_state=0).fit_resample(X, y)[0]
+    c = AugmentedOverSampler(augmentation=augmentation, random_state=1).fit_resample(X, y)[0]
+    assert a.shape == (48,) + X.shape[1:] and a.dtype == np.uint8
+    shift = a[len(X):].astype(int) - X[sampler.sample_indices_[len(X):]]
+    assert shift.min() >= 1 and shift.max() <= 8  # the copies are the augmentation's output
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a[len(X):], c[len(X):])

@@ -5,8 +5,8 @@ from collections import Counter
 import numpy as np
 from imblearn.base import BaseSampler
 from imblearn.over_sampling import SMOTE
-from imblearn.utils._tags import get_tags
 from sklearn.base import clone
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 
 from ._base import NDInputMixin, cast_like, flatten
@@ -26,7 +26,13 @@ class NDSampler(NDInputMixin, BaseSampler):
     ----------
     sampler : imbalanced-learn sampler, default=None
         Any object with ``fit_resample`` whose output keeps the number of features (SMOTE, ADASYN,
-        BorderlineSMOTE, NearMiss, TomekLinks, SMOTEENN, ...). ``None`` means ``SMOTE()``.
+        BorderlineSMOTE, NearMiss, TomekLinks, SMOTEENN, ...). ``None`` means ``SMOTE()``. It is
+        cloned, never modified.
+
+    random_state : int, RandomState instance or None, default=None
+        If not ``None``, set as the ``random_state`` of the clone of ``sampler`` (when it has that
+        parameter), overriding ``sampler__random_state``; this is what makes ``NDSampler()`` with its
+        default SMOTE reproducible. ``None`` leaves the wrapped sampler's own ``random_state`` in effect.
 
     Attributes
     ----------
@@ -54,12 +60,19 @@ class NDSampler(NDInputMixin, BaseSampler):
     ((100, 3, 8, 8), dtype('uint8'), [(0, 50), (1, 50)])
     >>> sampler.set_params(sampler__k_neighbors=2).sampler.k_neighbors
     2
+    >>> a = NDSampler(random_state=0).fit_resample(X, y)[0]  # the default SMOTE, seeded
+    >>> bool((a == NDSampler(random_state=0).fit_resample(X, y)[0]).all())
+    True
     """
 
-    _parameter_constraints: dict = {"sampler": [HasMethods(["fit_resample"]), None]}
+    _parameter_constraints: dict = {
+        "sampler": [HasMethods(["fit_resample"]), None],
+        "random_state": ["random_state"],
+    }
 
-    def __init__(self, sampler=None):
+    def __init__(self, sampler=None, *, random_state=None):
         self.sampler = sampler
+        self.random_state = random_state
 
     def _wrapped(self):
         return SMOTE() if self.sampler is None else self.sampler
@@ -76,6 +89,8 @@ class NDSampler(NDInputMixin, BaseSampler):
 
     def _fit_resample(self, X, y, **params):
         sampler = clone(self._wrapped())
+        if self.random_state is not None and "random_state" in sampler.get_params(deep=False):
+            sampler.set_params(random_state=self.random_state)
         X_in = X if X.ndim == 2 else flatten(X)
         try:
             X_res, y_res = sampler.fit_resample(X_in, y, **params)[:2]
@@ -117,5 +132,7 @@ class NDSampler(NDInputMixin, BaseSampler):
         tags.input_tags.string = inner.input_tags.string
         tags.input_tags.sparse = inner.input_tags.sparse
         tags.input_tags.dataframe = inner.input_tags.dataframe
-        tags.sampler_tags.sample_indices = inner.sampler_tags.sample_indices
+        # A duck-typed sampler outside imbalanced-learn has no sampler tags: then no sample_indices_.
+        inner_sampler_tags = getattr(inner, "sampler_tags", None)
+        tags.sampler_tags.sample_indices = bool(inner_sampler_tags and inner_sampler_tags.sample_indices)
         return tags

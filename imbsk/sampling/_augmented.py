@@ -8,7 +8,7 @@ from imblearn.utils import Substitution
 from imblearn.utils._docstring import _random_state_docstring
 from sklearn.utils import check_random_state
 
-from ..augment import get_augmentation, torch_generator
+from ..augment import _call_seeded, get_augmentation, torch_generator
 from ._base import NDInputMixin, cast_like
 
 _BATCH_SIZE = 256  # images per vectorised call: large enough to amortise overhead, small enough for the CPU cache
@@ -41,9 +41,13 @@ class AugmentedOverSampler(NDInputMixin, BaseOverSampler):
 
     augmentation : Augmentation, str or callable, default=None
         What makes a copy: an :mod:`imbsk.augment` object, a preset name of
-        :func:`imbsk.augment.default_augmentation`, or any picklable callable ``f(x, generator)`` on a
-        torch tensor of the shape of ``X``. ``None`` means ``default_augmentation()`` for images and a
-        smoothed bootstrap for tabular data.
+        :func:`imbsk.augment.default_augmentation`, or any picklable callable ``f(x, generator=None)`` or
+        ``f(x)`` (see :func:`imbsk.augment.call_augmentation`) on a CPU torch tensor ``x`` of shape
+        ``(batch, C, H, W)`` (``(batch, n_features)`` for tabular ``X``), returning a tensor of the same
+        shape, dtype and device. uint8, float32 and float64 images are passed in their own dtype, other
+        dtypes as float32. A callable of ``x`` alone draws from torch's global generator, which is seeded
+        from ``random_state`` for each call and restored afterwards. ``None`` means
+        ``default_augmentation()`` for images and a smoothed bootstrap for tabular data.
 
     {random_state}
 
@@ -141,13 +145,7 @@ class AugmentedOverSampler(NDInputMixin, BaseOverSampler):
 
     @staticmethod
     def _call(augmentation, batch, generator):
-        out = augmentation(torch.from_numpy(np.ascontiguousarray(batch)), generator=generator)
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != batch.shape:
-            raise ValueError(
-                f"augmentation must return a tensor of the shape it was given, {batch.shape}; "
-                f"got {type(out).__name__} of shape {tuple(getattr(out, 'shape', ()))}."
-            )
-        return out.numpy().astype(batch.dtype, copy=False)
+        return _call_seeded(augmentation, torch.from_numpy(np.ascontiguousarray(batch)), generator).numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
