@@ -452,14 +452,21 @@ class BalancedSoftmaxLoss(LogitAdjustedLoss):
 
 
 LOSSES = {
-    "cross_entropy": nn.CrossEntropyLoss,
+    "ce": nn.CrossEntropyLoss,
+    "weighted_ce": nn.CrossEntropyLoss,
     "focal": FocalLoss,
     "class_balanced": ClassBalancedLoss,
     "ldam": LDAMLoss,
     "logit_adjusted": LogitAdjustedLoss,
     "balanced_softmax": BalancedSoftmaxLoss,
 }
-"""dict: loss names accepted by :func:`get_loss`, mapped to their classes."""
+"""dict: the one registry of loss names, used by :func:`get_loss` and by ``CNNClassifier(loss=...)``.
+
+``"weighted_ce"`` is cross-entropy with inverse-frequency class weights (from ``class_counts``);
+``"cross_entropy"`` is accepted by :func:`get_loss` as another name for ``"ce"``.
+"""
+
+_ALIASES = {"cross_entropy": "ce"}
 
 _NEEDS_COUNTS = (ClassBalancedLoss, LDAMLoss, LogitAdjustedLoss)
 
@@ -472,8 +479,8 @@ def get_loss(loss, class_counts=None, **params):
     loss : str or type
         A key of :data:`LOSSES` or an :class:`torch.nn.Module` subclass.
     class_counts : array-like of shape (n_classes,) or None, default=None
-        Training samples per class; required by ``"class_balanced"``, ``"ldam"``, ``"logit_adjusted"``
-        and ``"balanced_softmax"``, ignored by the others.
+        Training samples per class; required by ``"weighted_ce"``, ``"class_balanced"``, ``"ldam"``,
+        ``"logit_adjusted"`` and ``"balanced_softmax"``, ignored by the others.
     **params : dict
         Further keyword arguments of the loss (``gamma``, ``beta``, ``tau``, ``weight``, ...).
 
@@ -492,9 +499,14 @@ def get_loss(loss, class_counts=None, **params):
     0.5
     """
     if isinstance(loss, str):
+        loss = _ALIASES.get(loss, loss)
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {sorted(LOSSES)} or a torch.nn.Module subclass; got {loss!r}.")
         cls = LOSSES[loss]
+        if loss == "weighted_ce" and "weight" not in params:
+            if class_counts is None:
+                raise ValueError("class_counts is required for loss 'weighted_ce'; got None.")
+            params["weight"] = torch.as_tensor(class_weights(class_counts), dtype=torch.float32)
     elif isinstance(loss, type) and issubclass(loss, nn.Module):
         cls = loss
     else:

@@ -279,8 +279,15 @@ def test_bad_arguments(make, param):
 
 
 def test_get_loss():
-    assert set(LOSSES) == {"cross_entropy", "focal", "class_balanced", "ldam", "logit_adjusted", "balanced_softmax"}
+    assert set(LOSSES) == {
+        "ce", "weighted_ce", "focal", "class_balanced", "ldam", "logit_adjusted", "balanced_softmax"
+    }
     assert isinstance(get_loss("cross_entropy", class_counts=COUNTS), torch.nn.CrossEntropyLoss)
+    assert isinstance(get_loss("ce"), torch.nn.CrossEntropyLoss)
+    weighted = get_loss("weighted_ce", class_counts=COUNTS)
+    np.testing.assert_allclose(weighted.weight.numpy(), class_weights(COUNTS), rtol=1e-6)
+    with pytest.raises(ValueError, match="class_counts is required"):
+        get_loss("weighted_ce")
     assert get_loss("focal", gamma=1.0).gamma == 1.0
     assert get_loss("balanced_softmax", class_counts=COUNTS).tau == 1.0
     assert get_loss(LDAMLoss, class_counts=COUNTS, scale=5.0).scale == 5.0

@@ -18,38 +18,82 @@ What it changes, and why:
 
 import copy
 import inspect
-import math
-import warnings
-from contextlib import contextmanager, nullcontext
+import signal
+import threading
+from contextlib import contextmanager
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.utils import assert_all_finite, check_array, check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
-from sklearn.utils.multiclass import check_classification_targets
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PrintLog
+from skorch.callbacks import Callback, EarlyStopping, EpochTimer, LRScheduler, PrintLog
 from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 from torch.utils.data import Subset
 
-from .augment import get_augmentation
-from .batching import DeviceBatchIterator, DeviceDataset
-from .losses import LOSSES, class_weights
-from .models import MODULES, NormedLinear, get_module_class
+from ..augment import get_augmentation
+from ..batching import DeviceBatchIterator, DeviceDataset
+from ..losses import LOSSES, class_weights
+from ..models import MODULES, NormedLinear, get_module_class
+from ._callbacks import DeferredReweighting, DivergenceGuard, EpochProgressBar, LRSchedule
+from ._mixins import DeviceMixin, MixedPrecisionMixin, RandomStateMixin
+from ._validation import (
+    check_batch_size,
+    check_fit_X,
+    check_input_range,
+    check_predict_X,
+    check_y,
+    encode_labels,
+    encode_with_classes,
+    input_range,
+    input_statistics,
+)
 
 __all__ = ["CNNClassifier", "LOSS_NAMES"]
 
-#: Loss names accepted by ``CNNClassifier(loss=...)``.
-LOSS_NAMES = ("ce", "weighted_ce", "focal", "class_balanced", "ldam", "balanced_softmax", "logit_adjusted")
+#: Loss names accepted by ``CNNClassifier(loss=...)``: the keys of :data:`imbsk.losses.LOSSES`.
+LOSS_NAMES = tuple(LOSSES)
 
 _OPTIMIZERS = {"sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
-_AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 # Keyword arguments the classifier fills in from the training data; users cannot override them.
 _DATA_KWARGS = ("class_counts",)
+
+
+class _Interrupted(Exception):
+    """Carries a Ctrl-C past skorch's ``partial_fit``, which would swallow a ``KeyboardInterrupt``."""
+
+
+@contextmanager
+def _watch_sigint():
+    """Tell a real Ctrl-C from the ``KeyboardInterrupt`` that skorch's ``EarlyStopping`` raises to stop."""
+    state = {"hit": None}
+    if threading.current_thread() is threading.main_thread() and (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ):
+        state["hit"] = False
+
+        def handler(signum, frame):
+            state["hit"] = True
+            signal.default_int_handler(signum, frame)
+
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield state
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    else:
+        yield state
+
+
+def _raised_by_callback(exc):
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return isinstance(tb.tb_frame.f_locals.get("self"), Callback)
 
 
 class _Normalizer(nn.Module):
@@ -75,25 +119,6 @@ class _Normalizer(nn.Module):
         if self.flatten:
             x = x.flatten(1)
         return x
-
-
-class _EpochProgressBar(Callback):
-    """One tqdm bar per ``fit``, advanced once per epoch (a per-batch bar would need a host sync)."""
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        from tqdm.auto import tqdm
-
-        self.bar_ = tqdm(total=net.max_epochs, desc=type(net).__name__, unit="epoch", leave=False)
-
-    def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
-        self.bar_.set_postfix({k: round(row[k], 4) for k in ("train_loss", "valid_bacc") if k in row}, refresh=False)
-        self.bar_.update(1)
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        if getattr(self, "bar_", None) is not None:
-            self.bar_.close()
-        self.bar_ = None
 
 
 def _accepted_kwargs(cls):
@@ -125,7 +150,7 @@ def _build(prefix, cls, all_kwargs, user_kwargs):
         raise ValueError(f"{cls.__name__} could not be built from {given}: {exc}") from exc
 
 
-class CNNClassifier(NeuralNetClassifier):
+class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNetClassifier):
     """Neural-network classifier for (imbalanced) images, with scikit-learn's interface.
 
     Trains a CNN (or an MLP on tabular data) with PyTorch through skorch, and behaves like any
@@ -232,8 +257,16 @@ class CNNClassifier(NeuralNetClassifier):
         A skorch split (such as ``skorch.dataset.ValidSplit(5, stratified=True)``) for an internal
         validation set. ``None``: train on all data (what ``cross_validate`` and ``GridSearchCV``
         expect). Use ``early_stopping`` for a stratified split with balanced-accuracy stopping.
+    on_interrupt : {"raise", "stop"}, default="raise"
+        What Ctrl-C (``KeyboardInterrupt``) during ``fit`` does. ``"raise"``: the callbacks clean up
+        (``on_train_end``) and the interrupt propagates, so ``cross_validate``, a grid search or a
+        script stops as a whole. ``"stop"``: skorch's behaviour, training ends and ``fit`` returns the
+        network as it is.
     callbacks : list or None, default=None
-        Extra skorch callbacks.
+        Extra skorch callbacks. The classifier's own are named and can be tuned or replaced through
+        ``callbacks__<name>`` (see :mod:`imbsk.classifier`): ``lr_schedule``, ``divergence_guard``,
+        ``reweight`` (with ``reweight_epoch``), ``progress_bar`` and ``early_stopping`` (when on),
+        ``epoch_timer`` and ``print_log``. A skorch ``LRScheduler`` needs ``callbacks__lr_schedule=None``.
     warm_start : bool, default=False
         Continue training the fitted network (and keep its normalisation) on the next ``fit``.
     verbose : int, default=0
@@ -303,7 +336,7 @@ class CNNClassifier(NeuralNetClassifier):
         "nesterov": ["boolean"],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine", "step", "constant"})],
-        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "lr_milestones": ["array-like", None],
         "lr_gamma": [Interval(Real, 0, 1, closed="right")],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -320,6 +353,7 @@ class CNNClassifier(NeuralNetClassifier):
         "classes": ["array-like", None],
         "criterion": [type, None],
         "train_split": [callable, None],
+        "on_interrupt": [StrOptions({"raise", "stop"})],
     }
 
     def __init__(
@@ -355,6 +389,7 @@ class CNNClassifier(NeuralNetClassifier):
         classes=None,
         criterion=None,
         train_split=None,
+        on_interrupt="raise",
         callbacks=None,
         warm_start=False,
         verbose=0,
@@ -382,6 +417,7 @@ class CNNClassifier(NeuralNetClassifier):
         self.patience = patience
         self.progress_bar = progress_bar
         self.random_state = random_state
+        self.on_interrupt = on_interrupt
         super().__init__(
             module,
             criterion=criterion,
@@ -424,32 +460,29 @@ class CNNClassifier(NeuralNetClassifier):
             BaseEstimator.set_params(self, **nested)
         return self
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        # skorch maps the saved device onto what the loading machine has; it must be a real device.
-        state["_device_param"] = state["device"]
-        if "device_" in state:
-            state["device"] = state["device_"]
-        elif state["device"] == "auto":
-            state["device"] = "cpu"
-        return state
-
-    def __setstate__(self, state):
-        requested = state.pop("_device_param", state["device"])
-        with warnings.catch_warnings():
-            if requested == "auto":
-                # "auto" asked for whatever is there; moving a GPU-trained net to CPU is expected.
-                warnings.filterwarnings("ignore", message=".*CUDA.*")
-                warnings.filterwarnings("ignore", message="Setting self.device.*")
-            super().__setstate__(state)
-        if "device_" in self.__dict__:
-            self.device_ = str(self.device)
-        if requested == "auto":
-            self.device = requested
+    def _get_params_callbacks(self, deep=True):
+        # skorch lists its static defaults, and after a fit the callbacks' fitted state. Parameters
+        # describe the configuration: the callbacks this one uses (the user's included), with what
+        # set_params gave them, so callbacks__* shows in get_params and does not change in fit.
+        if not deep:
+            return {}
+        params = {}
+        for name, cb in self._uniquely_named_callbacks():
+            cb = vars(self).get("callbacks__" + name, cb)
+            params["callbacks__" + name] = cb
+            if cb is None or isinstance(cb, type):
+                continue
+            for key, value in cb.get_params().items():
+                full = f"callbacks__{name}__{key}"
+                params[full] = vars(self).get(full, value)
+        return params
 
     def _check_params(self):
         params = {k: v for k, v in self.get_params(deep=False).items() if k in self._parameter_constraints}
         validate_parameter_constraints(self._parameter_constraints, params, caller_name=type(self).__name__)
+        for name in ("batch_size", "max_epochs", "patience", "warmup_epochs", "reweight_epoch"):
+            if isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be an integer, not a bool; got {name}={getattr(self, name)!r}.")
         if self.optimizer == "sgd" and self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0; got momentum=0. Set nesterov=False or a momentum.")
         if self.early_stopping and self.train_split is not None:
@@ -458,6 +491,12 @@ class CNNClassifier(NeuralNetClassifier):
             raise ValueError("loss='weighted_ce' and criterion are both set; give only one of them.")
         if isinstance(self.augment, str):
             get_augmentation(self.augment)  # raises a ValueError listing the presets
+        if isinstance(self.class_weight, dict):
+            bad = {k: v for k, v in self.class_weight.items() if not (np.isscalar(v) and np.isfinite(v) and v >= 0)}
+            if bad or not any(v > 0 for v in self.class_weight.values()):
+                raise ValueError(
+                    f"class_weight must map labels to finite weights >= 0, not all zero; got {self.class_weight!r}."
+                )
         unused = sorted(k for k in vars(self) if k.startswith(("iterator_train__", "iterator_valid__", "dataset__")))
         if unused:
             raise ValueError(
@@ -475,195 +514,68 @@ class CNNClassifier(NeuralNetClassifier):
                 raise ValueError(
                     f"lr_milestones must be a sequence of non-negative epochs; got {self.lr_milestones!r}."
                 )
-
-    def _resolve_device(self):
-        device = self.device
-        if isinstance(device, str) and device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        try:
-            dev = torch.device(device)
-        except (RuntimeError, TypeError):
+        if self._lr_owned_by_user() and self._schedule_callback_active():
             raise ValueError(
-                f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:<index>'."
-            ) from None
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but CUDA is not available here; use device='auto' or 'cpu'.")
-        return str(dev)
-
-    @contextmanager
-    def _device_scope(self, device):
-        # skorch moves modules to ``self.device``; "auto" must be a real device while it does.
-        requested = self.device
-        self.device = device
-        try:
-            yield
-        finally:
-            if self.device == device:
-                self.device = requested
-
-    @contextmanager
-    def _rng_scope(self, seed):
-        if seed is None:
-            yield
-            return
-        devices = []
-        if torch.device(self.device_).type == "cuda":
-            devices = [torch.device(self.device_).index or torch.cuda.current_device()]
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
-
-    def _amp_context(self):
-        dtype = getattr(self, "amp_dtype_", None)
-        if dtype is None or torch.device(self.device_).type != "cuda":
-            return nullcontext()
-        return torch.autocast("cuda", dtype=_AMP_DTYPES[dtype])
-
-    # ------------------------------------------------------------------ input validation
-
-    def _check_X(self, X, reset):
-        name = type(self).__name__
-        if X is None:
-            raise ValueError(f"{name} needs X; got None.")
-        if torch.is_tensor(X):
-            X = X.detach().cpu().numpy()
-        X = check_array(X, allow_nd=True, ensure_2d=False, dtype="numeric", ensure_all_finite=True, input_name="X")
-        if X.ndim not in (2, 4):
-            raise ValueError(
-                f"X must be 4-D images (n_samples, channels, height, width) or a 2-D table "
-                f"(n_samples, n_features); got a {X.ndim}-D array of shape {X.shape}. Reshape your data."
+                "callbacks has a skorch LRScheduler, and the built-in schedule (lr_schedule, warmup_epochs) would "
+                "overwrite its rate every batch; pass callbacks__lr_schedule=None to let your scheduler own the rate."
             )
-        if X.dtype != np.uint8 and X.dtype != np.float32:
-            X = X.astype(np.float32)
-        elif not X.flags.c_contiguous:
-            X = np.ascontiguousarray(X)
-        if reset:
-            return X
-        if X.ndim != self.input_ndim_:
-            raise ValueError(f"X is {X.ndim}-D but {name} was fitted on {self.input_ndim_}-D X.")
-        if X.ndim == 2 and X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {name} is expecting {self.n_features_in_} features as input."
-            )
-        if X.ndim == 4:
-            c, h, w = self.input_shape_
-            if X.shape[1] != c:
-                raise ValueError(f"X has {X.shape[1]} channels, but {name} was fitted on images with {c} channels.")
-            if X.shape[2:] != (h, w):
-                raise ValueError(
-                    f"X has images of size {X.shape[2]}x{X.shape[3]}, but {name} was fitted on {h}x{w} images."
-                )
-        return X
 
-    def _check_y(self, y, n_samples):
-        name = type(self).__name__
-        if y is None:
-            raise ValueError(f"{name} requires y to be passed, but the target y is None.")
-        if torch.is_tensor(y):
-            y = y.detach().cpu().numpy()
-        y = column_or_1d(y, warn=True)
-        if y.dtype.kind == "f":
-            assert_all_finite(y, input_name="y")
-        check_classification_targets(y)
-        if len(y) != n_samples:
-            raise ValueError(f"X has {n_samples} samples but y has {len(y)}; they must have the same length.")
-        return y
+    def _lr_owned_by_user(self):
+        return any(
+            isinstance(cb, LRScheduler) or cb is LRScheduler
+            for cb in (c[1] if isinstance(c, (tuple, list)) else c for c in (self.callbacks or []))
+        )
 
-    def _encode_y(self, y):
-        classes = np.asarray(self.classes) if self.classes is not None else np.unique(y)
-        if len(classes) != len(np.unique(classes)):
-            raise ValueError(f"classes must not contain duplicates; got {self.classes!r}.")
-        try:
-            sorter = np.argsort(classes, kind="stable")
-            pos = np.clip(np.searchsorted(classes, y, sorter=sorter), 0, len(classes) - 1)
-        except TypeError:
-            raise ValueError(f"y labels cannot be compared with classes={classes.tolist()}.") from None
-        codes = sorter[pos]
-        unknown = classes[codes] != y
-        if np.any(unknown):
-            raise ValueError(
-                f"y contains labels not in classes: {np.unique(y[unknown])[:10].tolist()}; classes={classes.tolist()}."
-            )
-        return classes, codes.astype(np.int64)
+    def _schedule_callback_active(self):
+        return getattr(self, "callbacks__lr_schedule", True) is not None
+
+    def _resolved_warmup(self):
+        if isinstance(self.warmup_epochs, str):  # "auto"
+            return min(5, max(1, self.max_epochs // 10)) if self.max_epochs else 0
+        return self.warmup_epochs
 
     # ------------------------------------------------------------------ fitting
 
-    def _prepare_fit(self, X, y, reset):
+    def _prepare_fit(self, X, y, reset, classes=None):
         """Validate, set the data-dependent fitted attributes (when ``reset``) and move the data to the device."""
-        X = self._check_X(X, reset=reset)
-        y = self._check_y(y, len(X))
-        n_labels = len(np.unique(y))
-        if n_labels < 2:
-            raise ValueError(
-                f"y has {n_labels} class ({np.unique(y).tolist()}); a classifier needs at least 2 classes in y."
-            )
+        name = type(self).__name__
+        X = check_fit_X(X, name) if reset else check_predict_X(X, self.input_ndim_, self.input_shape_, name)
+        y = check_y(y, len(X), name)
         if reset:
-            classes, codes = self._encode_y(y)
+            class_set = self.classes if self.classes is not None else classes
+            if np.unique(y).size < 2 and (class_set is None or len(np.unique(np.asarray(class_set))) < 2):
+                raise ValueError(
+                    f"y has 1 class ({np.unique(y).tolist()}); a classifier needs at least 2 classes in y "
+                    "(or all of them given as classes=...)."
+                )
+            found, codes = encode_labels(y, class_set)
             if self.classes is None:
-                self.classes_inferred_ = classes
+                self.classes_inferred_ = found
             self.input_ndim_ = X.ndim
             self.input_shape_ = tuple(int(s) for s in X.shape[1:])
             self.n_features_in_ = int(np.prod(self.input_shape_))
-            self.class_counts_ = np.bincount(codes, minlength=len(classes))
+            self.input_range_ = input_range(X)
+            self.class_counts_ = np.bincount(codes, minlength=len(found))
             counts = np.maximum(self.class_counts_, 1).astype(np.float64)
             self.class_prior_ = counts / counts.sum()
-            self.mean_, self.std_ = self._input_statistics(X)
+            self.mean_, self.std_ = input_statistics(X, self.normalize)
             self._check_components(X)
         else:
-            _, codes = self._encode_y_fitted(y)
+            if classes is not None and not np.array_equal(np.sort(np.asarray(classes)), np.sort(self.classes_)):
+                raise ValueError(
+                    f"classes={np.asarray(classes).tolist()} differs from the classes of the first fit, "
+                    f"classes_={self.classes_.tolist()}."
+                )
+            codes = encode_with_classes(y, self.classes_)
         Xt = self._to_device(X)
         yt = torch.from_numpy(codes).to(self.device_)
         return DeviceDataset(Xt, yt), codes
-
-    def _encode_y_fitted(self, y):
-        classes = self.classes_
-        sorter = np.argsort(classes, kind="stable")
-        pos = np.clip(np.searchsorted(classes, y, sorter=sorter), 0, len(classes) - 1)
-        codes = sorter[pos]
-        if np.any(classes[codes] != y):
-            raise ValueError(f"y contains labels not seen in the first fit; classes_={classes.tolist()}.")
-        return classes, codes.astype(np.int64)
-
-    def _input_statistics(self, X):
-        axes = (0,) if X.ndim == 2 else (0, 2, 3)
-        n_cols = X.shape[1]
-        if not self.normalize:
-            return np.zeros(n_cols, np.float32), np.ones(n_cols, np.float32)
-        if X.dtype == np.uint8 and X.ndim == 4:
-            # Exact moments from a 256-bin histogram per channel: no float copy of the images at all.
-            values = np.arange(256, dtype=np.float64)
-            images = torch.from_numpy(X) if X.flags.writeable else torch.from_numpy(X.copy())
-            hist = torch.stack([torch.bincount(images[:, c].flatten(), minlength=256) for c in range(n_cols)])
-            hist = hist.numpy().astype(np.float64)
-            count = hist.sum(axis=1)
-            mean = hist @ values / count
-            std = np.sqrt(np.maximum(hist @ values**2 / count - mean**2, 0.0))
-            std[std < 1e-6] = 1.0
-            return mean.astype(np.float32), std.astype(np.float32)
-        total = np.zeros(n_cols)
-        total_sq = np.zeros(n_cols)
-        # Chunks keep the float64 temporaries small for large uint8 image arrays.
-        chunk = max(1, (1 << 22) // max(1, int(np.prod(X.shape[1:]))))
-        for start in range(0, len(X), chunk):
-            block = X[start : start + chunk].astype(np.float64)
-            total += block.sum(axis=axes)
-            total_sq += np.square(block).sum(axis=axes)
-        count = X.size / n_cols
-        mean = total / count
-        std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-        std[std < 1e-6 * np.maximum(1.0, np.abs(mean))] = 1.0
-        return mean.astype(np.float32), std.astype(np.float32)
 
     def _to_device(self, X):
         if not X.flags.writeable:
             # torch cannot wrap read-only memory (e.g. a memmap) without risking writes through it.
             X = X.copy()
         return torch.from_numpy(X).to(self.device_)
-
-    def _seed(self):
-        if self.random_state is None:
-            return None
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _check_components(self, X):
         """Fail early, with the parameter's name, on combinations the data cannot support."""
@@ -695,6 +607,14 @@ class CNNClassifier(NeuralNetClassifier):
         Returns
         -------
         self : CNNClassifier
+
+        Raises
+        ------
+        TrainingDivergedError
+            If the training loss becomes NaN or inf, or the network dies (see
+            :class:`~imbsk.classifier.DivergenceGuard`).
+        KeyboardInterrupt
+            On Ctrl-C, after the callbacks' clean-up, unless ``on_interrupt="stop"``.
         """
         reset = not (self.warm_start and self.initialized_ and hasattr(self, "input_shape_"))
         return self._fit(X, y, reset, "fit", fit_params)
@@ -709,7 +629,9 @@ class CNNClassifier(NeuralNetClassifier):
         y : array-like of shape (n_samples,)
             Class labels; on a fitted network they must be among ``classes_``.
         classes : array-like, default=None
-            Unused; pass ``classes`` to the constructor to fix the set of labels.
+            All class labels, as in scikit-learn's incremental estimators: needed on the first call
+            when a chunk may lack some classes (a one-class chunk is then accepted). On later calls
+            it must match ``classes_``. The constructor's ``classes`` takes precedence.
         **fit_params : dict
             Passed to the module's ``forward``.
 
@@ -718,13 +640,24 @@ class CNNClassifier(NeuralNetClassifier):
         self : CNNClassifier
         """
         reset = not (self.initialized_ and hasattr(self, "input_shape_"))
-        return self._fit(X, y, reset, "partial_fit", fit_params)
+        if reset and classes is not None and self.classes is None:
+            self.classes_partial_ = np.asarray(classes)
+        return self._fit(X, y, reset, "partial_fit", fit_params, classes=classes)
 
-    def _fit(self, X, y, reset, routing_method, fit_params):
+    @property
+    def classes_(self):
+        if self.classes is not None:
+            return np.asarray(self.classes)
+        partial = getattr(self, "classes_partial_", None)
+        return partial if partial is not None else self.classes_inferred_
+
+    def _fit(self, X, y, reset, routing_method, fit_params, classes=None):
         if reset:
             self._check_params()
             self.device_ = self._resolve_device()
-        dataset, codes = self._prepare_fit(X, y, reset=reset)
+            if routing_method == "fit":
+                self.__dict__.pop("classes_partial_", None)
+        dataset, codes = self._prepare_fit(X, y, reset=reset, classes=classes)
         seed = self._seed()
         if seed is not None and not reset:
             seed += len(self.history)  # a continued fit draws new batches and dropout masks
@@ -732,21 +665,35 @@ class CNNClassifier(NeuralNetClassifier):
             self.seed_ = seed
             if reset:
                 self.initialize()
-            # skorch's partial_fit runs the loop through the hooks below; its fit would re-initialise.
-            super(NeuralNetClassifier, self).partial_fit(dataset, codes, _routing_method=routing_method, **fit_params)
+            check_batch_size(self.batch_size, len(codes), self._has_batch_norm())
+            try:
+                with _watch_sigint() as self._sigint:
+                    # skorch's partial_fit runs the loop through the hooks below; its fit would re-initialise.
+                    super(NeuralNetClassifier, self).partial_fit(
+                        dataset, codes, _routing_method=routing_method, **fit_params
+                    )
+            except _Interrupted:
+                self.notify("on_train_end", X=dataset, y=codes)  # the clean-up skorch would have run
+                raise KeyboardInterrupt from None
+            finally:
+                self.__dict__.pop("_sigint", None)
         return self
 
-    def initialize(self):
-        """Build module, criterion and optimiser for the data of the current ``fit``.
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop over epochs; a Ctrl-C ends the whole run unless ``on_interrupt="stop"``.
 
         Returns
         -------
         self : CNNClassifier
         """
-        device = getattr(self, "device_", None) or self._resolve_device()
-        self.device_ = device
-        with self._device_scope(device):
-            return super().initialize()
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            hit = getattr(self, "_sigint", {}).get("hit")
+            user = hit if hit is not None else not _raised_by_callback(exc)
+            if not user or self.on_interrupt == "stop":
+                raise  # skorch's partial_fit ends training and keeps the network (EarlyStopping's way to stop)
+            raise _Interrupted from None
 
     def check_data(self, X, y):
         # Validation and label encoding happen in fit; skorch's own check would overwrite classes_.
@@ -771,6 +718,10 @@ class CNNClassifier(NeuralNetClassifier):
         if isinstance(name, str) and name == "auto":
             name = "mlp" if getattr(self, "input_ndim_", 4) == 2 else "simple_cnn"
         return get_module_class(name)
+
+    def _has_batch_norm(self):
+        module = getattr(self, "module_", None)
+        return module is not None and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
     def initialize_module(self):
         """Build the network (and its input normaliser) for the shape and classes of the training data.
@@ -817,7 +768,38 @@ class CNNClassifier(NeuralNetClassifier):
             module = module.to(memory_format=torch.channels_last)
         self.module_ = module
         self.normalizer_ = _Normalizer(mean, std, channels_last=channels_last, flatten=flatten)
+        if fitted:
+            self._probe_module(cls)
         return self
+
+    def _probe_module(self, cls):
+        """Run two blank samples through the new network: a shape it cannot take fails here, clearly."""
+        module = self.module_
+        training = module.training
+        module.eval()
+        x = self.normalizer_(torch.zeros((2,) + tuple(self.input_shape_)))
+        x = x.to(next(module.parameters(), x).device)
+        try:
+            with torch.no_grad():
+                out = self.logits_from_output(module(x))
+        except (RuntimeError, ValueError, IndexError) as exc:
+            what = (
+                f"images of {self.input_shape_[1]}x{self.input_shape_[2]} pixels with {self.input_shape_[0]} channels"
+                if self.input_ndim_ == 4 else f"{self.n_features_in_} features"
+            )
+            raise ValueError(
+                f"module={self.module!r} ({cls.__name__}) cannot take {what}: {exc}. Use larger images "
+                "(for example up-sample them) or a module built for this input size."
+            ) from None
+        finally:
+            module.train(training)
+        n_classes = len(self.classes_)
+        if out.ndim != 2 or out.shape[1] != n_classes:
+            raise ValueError(
+                f"module={self.module!r} ({cls.__name__}) returns outputs of shape {tuple(out.shape[1:])} per sample, "
+                f"but there are {n_classes} classes {self.classes_.tolist()}: the module must return one logit per "
+                "class (set its output size, or accept n_classes)."
+            )
 
     def _loss_key(self):
         if self.criterion is not None:
@@ -835,8 +817,6 @@ class CNNClassifier(NeuralNetClassifier):
         key = self._loss_key()
         if key is None:
             cls = self.criterion if self.criterion is not None else self.loss
-        elif key in ("ce", "weighted_ce"):
-            cls = nn.CrossEntropyLoss
         else:
             cls = LOSSES[key]
         _check_kwargs("criterion", cls, kwargs)
@@ -916,9 +896,18 @@ class CNNClassifier(NeuralNetClassifier):
         return self
 
     def get_default_callbacks(self):
-        callbacks = [("epoch_timer", EpochTimer())]
+        """The callbacks that carry the classifier's behaviour, by name (see :mod:`imbsk.classifier`).
+
+        Returns
+        -------
+        callbacks : list of (str, skorch.callbacks.Callback)
+        """
+        callbacks = [("epoch_timer", EpochTimer()), ("lr_schedule", LRSchedule())]
+        if self.reweight_epoch is not None:
+            callbacks.append(("reweight", DeferredReweighting()))
+        callbacks.append(("divergence_guard", DivergenceGuard()))
         if self.progress_bar:
-            callbacks.append(("progress_bar", _EpochProgressBar()))
+            callbacks.append(("progress_bar", EpochProgressBar()))
         callbacks.append(("print_log", PrintLog()))
         if self.early_stopping:
             callbacks.append(
@@ -931,10 +920,6 @@ class CNNClassifier(NeuralNetClassifier):
                 )
             )
         return callbacks
-
-    @property
-    def _default_callbacks(self):
-        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Split off the stratified early-stopping validation set (views, no copy) when asked for.
@@ -959,7 +944,9 @@ class CNNClassifier(NeuralNetClassifier):
         if isinstance(X, DeviceDataset):
             return X
         self.check_is_fitted()
-        return DeviceDataset(self._to_device(self._check_X(X, reset=False)))
+        X = check_predict_X(X, self.input_ndim_, self.input_shape_, type(self).__name__)
+        check_input_range(X, getattr(self, "input_range_", None), type(self).__name__)
+        return DeviceDataset(self._to_device(X))
 
     @staticmethod
     def _as_device_dataset(dataset):
@@ -988,56 +975,22 @@ class CNNClassifier(NeuralNetClassifier):
     # ------------------------------------------------------------------ the training loop
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        # Every fit / partial_fit call runs its own schedule (warm-up, then decay over max_epochs).
-        self.train_steps_ = 0
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.warmup_epochs_ = self._resolved_warmup()
         self.augment_ = None if self.augment is None else get_augmentation(self.augment)
-        dtype = None
-        if torch.device(self.device_).type == "cuda" and self.precision != "fp32":
-            dtype = self.precision
-            if dtype == "auto":
-                dtype = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        self.amp_dtype_ = dtype
-        self.grad_scaler_ = torch.amp.GradScaler("cuda") if dtype == "fp16" else None
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        # Holds device tensors and is only needed while training.
-        self.grad_scaler_ = None
-
-
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
-        if self.reweight_epoch is not None and len(self.history) - 1 == self.reweight_epoch:
-            weights = self._class_weights(self._loss_key(), deferred=True)
-            self.criterion_.weight = torch.as_tensor(weights, dtype=torch.float32, device=self.device_)
-
-    def _lr_factor(self):
-        steps = max(1, getattr(self, "steps_per_epoch_", 1))
-        epoch = self.train_steps_ / steps
-        warmup = self.warmup_epochs
-        if warmup and epoch < warmup:
-            return (self.train_steps_ + 1) / (warmup * steps)
-        if self.lr_schedule == "cosine":
-            span = max(self.max_epochs - warmup, 1e-12)
-            progress = min(max((epoch - warmup) / span, 0.0), 1.0)
-            return 0.5 * (1.0 + math.cos(math.pi * progress))
-        if self.lr_schedule == "step":
-            milestones = self.lr_milestones
-            if milestones is None:
-                milestones = (self.max_epochs // 2, (3 * self.max_epochs) // 4)
-            return self.lr_gamma ** sum(epoch >= m for m in milestones)
-        return 1.0
+        # Callbacks that change a batch before the forward pass (mixup, CutMix, ...), in order.
+        self.batch_transforms_ = [cb for _, cb in self.callbacks_ if callable(getattr(cb, "transform_batch", None))]
 
     def train_step(self, batch, **fit_params):
         """One optimisation step without skorch's closure (every supported optimiser needs none).
+
+        The learning rate is set by the ``lr_schedule`` callback before the batch.
 
         Returns
         -------
         step : dict
             ``{"loss": loss, "y_pred": logits}`` (tensors on the device).
         """
-        factor = self._lr_factor()
-        for group in self.optimizer_.param_groups:
-            group["lr"] = group.get("peak_lr", group["lr"]) * factor
         self._zero_grad_optimizer(set_to_none=True)
         step = self.train_step_single(batch, **fit_params)
         self.notify(
@@ -1046,18 +999,36 @@ class CNNClassifier(NeuralNetClassifier):
             batch=batch,
             training=True,
         )
-        scaler = getattr(self, "grad_scaler_", None)
-        if scaler is not None:
-            for name in self._optimizers:
-                scaler.step(getattr(self, name + "_"))
-            scaler.update()
-        else:
-            self._step_optimizer(None)
-        self.train_steps_ += 1
+        self._step_optimizer(None)
         return step
 
+    def transform_batch(self, Xi, yi):
+        """The training batch the network sees: augmentation, then each callback's ``transform_batch``.
+
+        A callback with a method ``transform_batch(net, Xi, yi) -> (Xi, yi)`` changes every training batch
+        after augmentation and before the forward pass; ``yi`` may become soft targets of shape
+        (batch, n_classes), which the built-in cross-entropy accepts. This is where mixup and CutMix plug in.
+
+        Parameters
+        ----------
+        Xi : torch.Tensor
+            Batch inputs on the device (uint8 images stay uint8).
+        yi : torch.Tensor
+            Class codes of the batch.
+
+        Returns
+        -------
+        Xi, yi : torch.Tensor
+        """
+        augment = getattr(self, "augment_", None)
+        if augment is not None:
+            Xi = augment(Xi)
+        for cb in getattr(self, "batch_transforms_", ()):
+            Xi, yi = cb.transform_batch(self, Xi, yi)
+        return Xi, yi
+
     def train_step_single(self, batch, **fit_params):
-        """Augment, forward, loss and backward for one batch.
+        """Batch transforms, forward, loss and backward for one batch.
 
         Returns
         -------
@@ -1066,16 +1037,12 @@ class CNNClassifier(NeuralNetClassifier):
         """
         if not self.module_.training:
             self._set_training(True)
-        Xi, yi = batch
-        augment = getattr(self, "augment_", None)
-        if augment is not None:
-            Xi = augment(Xi)
+        Xi, yi = self.transform_batch(*batch)
         with self._amp_context():
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        scaler = getattr(self, "grad_scaler_", None)
-        (scaler.scale(loss) if scaler is not None else loss).backward()
-        return {"loss": loss, "y_pred": y_pred}
+        self.backward(loss)
+        return {"loss": loss, "y_pred": self.logits_from_output(y_pred)}
 
     def validation_step(self, batch, **fit_params):
         if self.module_.training:
@@ -1084,7 +1051,7 @@ class CNNClassifier(NeuralNetClassifier):
         with torch.no_grad(), self._amp_context():
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=False)
-        return {"loss": loss, "y_pred": y_pred}
+        return {"loss": loss, "y_pred": self.logits_from_output(y_pred)}
 
     def evaluation_step(self, batch, training=False):
         self.check_is_fitted()
@@ -1092,21 +1059,51 @@ class CNNClassifier(NeuralNetClassifier):
             self._set_training(training)
         Xi = batch[0] if isinstance(batch, (tuple, list)) else batch
         with torch.set_grad_enabled(training), self._amp_context():
-            return self.infer(Xi).float()
+            return self.logits_from_output(self.infer(Xi)).float()
 
     def infer(self, x, **fit_params):
-        """Normalise a batch on the device and return the module's logits.
+        """Normalise a batch on the device and return the module's output (usually the logits).
 
         Returns
         -------
-        logits : torch.Tensor of shape (batch, n_classes)
+        output : torch.Tensor of shape (batch, n_classes), or what the module returns
         """
         if not torch.is_tensor(x):
             x = to_tensor(x, device=self.device_)
         return self.module_(self.normalizer_(x), **fit_params)
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """The criterion on float32 logits.
+    @staticmethod
+    def logits_from_output(output):
+        """The class logits in a module's output: the output itself, or the first item of a tuple.
+
+        A module with a second head (an auxiliary classifier, a two-branch network) returns a tuple;
+        the loss receives the whole tuple, prediction uses the first item.
+
+        Parameters
+        ----------
+        output : torch.Tensor or tuple of torch.Tensor
+
+        Returns
+        -------
+        logits : torch.Tensor
+        """
+        return output[0] if isinstance(output, (tuple, list)) else output
+
+    def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
+        """The criterion on float32 logits, optionally weighted per sample.
+
+        Parameters
+        ----------
+        y_pred : torch.Tensor or tuple
+            The module's output.
+        y_true : torch.Tensor
+            Class codes, or soft targets of shape (batch, n_classes).
+        X : torch.Tensor, default=None
+            The batch inputs.
+        training : bool, default=False
+        sample_weight : torch.Tensor of shape (batch,) or None, default=None
+            Per-sample weights (learned re-weighting plugs in here): the loss is
+            ``sum(w_i * loss_i) / sum(w_i)``. Needs a criterion with a ``reduction`` attribute.
 
         Returns
         -------
@@ -1114,7 +1111,20 @@ class CNNClassifier(NeuralNetClassifier):
         """
         if not torch.is_tensor(y_true):
             y_true = to_tensor(y_true, device=self.device_)
-        return self.criterion_(y_pred.float(), y_true)
+        y_pred = y_pred.float() if torch.is_tensor(y_pred) else y_pred
+        if sample_weight is None:
+            return self.criterion_(y_pred, y_true)
+        reduction = getattr(self.criterion_, "reduction", None)
+        if reduction is None:
+            raise ValueError(f"sample_weight needs a criterion with a 'reduction' attribute; "
+                             f"{type(self.criterion_).__name__} has none.")
+        self.criterion_.reduction = "none"
+        try:
+            losses = self.criterion_(y_pred, y_true)
+        finally:
+            self.criterion_.reduction = reduction
+        sample_weight = sample_weight.to(losses.dtype)
+        return (losses * sample_weight).sum() / sample_weight.sum().clamp_min(1e-12)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         # skorch calls loss.item() every batch, a device sync; here losses (and validation
@@ -1184,16 +1194,3 @@ class CNNClassifier(NeuralNetClassifier):
         """
         codes = self._logits(X).argmax(dim=1).cpu().numpy()
         return self.classes_[codes]
-
-    def load_params(self, *args, **kwargs):
-        """Load saved weights (skorch's ``load_params``) onto the device of this classifier.
-
-        Returns
-        -------
-        None
-        """
-        device = getattr(self, "device_", None) or self._resolve_device()
-        with self._device_scope(device):
-            return super().load_params(*args, **kwargs)
-
-
