@@ -34,7 +34,7 @@ from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 from torch.utils.data import Subset
 
-from ..augment import get_augmentation
+from ..augment import call_augmentation, get_augmentation
 from ..batching import DeviceBatchIterator, DeviceDataset
 from ..losses import LOSSES, class_weights
 from ..models import MODULES, NormedLinear, get_module_class
@@ -229,8 +229,9 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
     augment : None, str or callable, default=None
         On-the-fly training augmentation applied to whole batches on the device: a preset name of
         :func:`imbsk.augment.default_augmentation` (``"light"`` is the usual CIFAR flip and crop) or
-        a callable ``aug(x) -> x`` on (N, C, H, W) tensors such as the objects of
-        :mod:`imbsk.augment`. Images only.
+        a callable on (N, C, H, W) tensors, called as :func:`imbsk.augment.call_augmentation` does
+        (``aug(x, generator=None)`` or ``aug(x)``), such as the objects of :mod:`imbsk.augment`.
+        Images only.
     normalize : bool, default=True
         Standardise inputs with per-channel (images) or per-feature (tables) mean and standard
         deviation learned in ``fit``. If False, inputs are only converted to float.
@@ -1026,7 +1027,7 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
         """
         augment = getattr(self, "augment_", None)
         if augment is not None:
-            Xi = augment(Xi)
+            Xi = call_augmentation(augment, Xi)
         for cb in getattr(self, "batch_transforms_", ()):
             Xi, yi = cb.transform_batch(self, Xi, yi)
         return Xi, yi
