@@ -5,11 +5,12 @@ combining rotation (+-30 deg), shear (+-20 deg), zoom (0.8-1.2) and shift (10%),
 padding, brightness/contrast/saturation jitter (0.3), a single-channel copy (p=0.2), Gaussian blur
 (p=0.3) and unsharp mask (p=0.3) -- imbsk's ``default_augmentation("strong")``.
 
-    python benchmarks/bench_augment.py [--n 4500] [--repeats 5] [--threads 2] [--data /work/shared/data]
+    python benchmarks/bench_augment.py [--n 4500] [--repeats 5] [--threads 2] [--data ../shared/data]
 
 The sources are 500 CIFAR-10 "dog" training images (seed 000's minority) read with
-``imbsk.datasets.load_cifar10``; without the data, random uint8 images of the same shape are used
-(the timing does not depend on content).
+``imbsk.datasets.load_cifar10`` from ``--data`` (default: ``../shared/data`` beside this checkout, wherever
+the script is run from); without the data, random uint8 images of the same shape are used (the timing
+does not depend on content).
 """
 
 import argparse
@@ -21,6 +22,7 @@ import time
 
 import numpy as np
 import torch
+from _paths import DEFAULT_DATA
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 from imbsk.augment import augment_array, default_augmentation
@@ -93,7 +95,7 @@ def parser_with_common_options(description, repeats=5):
     parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--data", default="/work/shared/data")
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="CIFAR-10 folder (default: %(default)s)")
     return parser
 
 

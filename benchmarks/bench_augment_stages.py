@@ -1,8 +1,9 @@
 """Where ``augment_array`` spends its time: milliseconds per call for each step of the composed chain.
 
-    python benchmarks/bench_augment_stages.py [--preset strong] [--repeats 10] [--threads 2] [--data PATH]
+    python benchmarks/bench_augment_stages.py [--preset strong] [--repeats 10] [--threads 2] [--data ../shared/data]
 
-Times ``augment_array`` on 4,500 CIFAR-sized uint8 images (as ``bench_augment.py``) with a timer
+Times ``augment_array`` on 4,500 CIFAR-sized uint8 images (as ``bench_augment.py``, from the same
+``--data``, by default ``../shared/data`` beside this checkout) with a timer
 around every step of :class:`imbsk.augment.Compose`: drawing the parameters, uint8 -> float, the merged
 resampling (flip / affine / crop in one ``grid_sample``), the fused colour pass, each other transform,
 and float -> uint8. Prints the mean per ``augment_array`` call and the share of the whole call. The

@@ -49,15 +49,16 @@ Usage
 -----
 ::
 
-    python benchmarks/bench_cifar.py --data /work/shared/data --task catdog --seeds 0 1 2 --epochs 30 \\
+    python benchmarks/bench_cifar.py --data ../shared/data --task catdog --seeds 0 1 2 --epochs 30 \\
         --rows none,ros,aug,balanced,sqrt,weighted,focal,cb,ldam_drw,bsoftmax,posthoc,best --device auto \\
         [--subset N] [--output benchmarks/results/cifar.md]
 
-``--subset N`` keeps a stratified ``N`` images of the imbalanced training set (at least one a class)
-and ``N`` test images, for a smoke test that runs in seconds; its scores mean nothing. The table shows
-the mean ± standard deviation over seeds of the test balanced accuracy and the total wall time of each
-row (training and prediction, all seeds); ``--output`` appends it, with the command and the machine, to
-a markdown file.
+``--data`` defaults to ``../shared/data`` beside this checkout (found from the script's location, so
+from any directory). ``--subset N`` keeps a stratified ``N`` images of the imbalanced training set (at
+least one a class) and ``N`` test images, for a smoke test that runs in seconds; its scores mean
+nothing. The table shows the mean ± standard deviation over seeds of the test balanced accuracy and the
+total wall time of each row (training and prediction, all seeds); ``--output`` appends it, with the
+command and the machine, to a markdown file.
 """
 
 import argparse
@@ -69,6 +70,7 @@ import time
 
 import numpy as np
 import torch
+from _paths import DEFAULT_DATA
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
@@ -168,7 +170,8 @@ def build_row(name, base, epochs, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, help="folder with CIFAR-10 (as load_cifar10 reads it)")
+    parser.add_argument("--data", default=str(DEFAULT_DATA),
+                        help="folder with CIFAR-10, as load_cifar10 reads it (default: %(default)s)")
     parser.add_argument("--task", choices=["catdog", "lt"], default="catdog")
     parser.add_argument("--ir", type=float, default=100, help="imbalance ratio of CIFAR-10-LT (--task lt)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])

@@ -18,7 +18,7 @@ of the per-repeat ratios (each method against the hand loop of the same repeat),
 robust figure on a machine shared with other work.
 
     python benchmarks/bench_cpu_training.py [--n 2048] [--epochs 2] [--repeats 7] [--threads 2]
-                                            [--width 16] [--data /work/shared/data]
+                                            [--width 16] [--data ../shared/data]
 
 The smaller the network, the larger the share of the per-batch framework overhead (data loading,
 step bookkeeping) in the total: a narrow SimpleCNN is the demanding case for the comparison, while at

@@ -7,7 +7,7 @@ reads the loss once per epoch. Throughput is the number of training images divid
 duration of the epochs after the first (which includes cuDNN autotuning and allocator warm-up).
 
     python benchmarks/bench_gpu_training.py [--n 50000] [--epochs 5] [--batch-size 512]
-                                            [--data /work/shared/data]
+                                            [--data ../shared/data]
 
 Without a CUDA device the table is printed with every row "not measured".
 """

@@ -2,9 +2,10 @@
 
 Usage::
 
-    python benchmarks/bench_load.py --data ../shared/data [--repeats 3] [--work DIR]
+    python benchmarks/bench_load.py [--data ../shared/data] [--repeats 3] [--work DIR]
 
-``--data`` is a folder holding ``cifar10-jpeg.tar.gz`` and ``make_cifar10_python.py``. The archive is
+``--data`` is a folder holding ``cifar10-jpeg.tar.gz`` and ``make_cifar10_python.py``; by default
+``../shared/data`` beside this checkout, wherever the script is run from. The archive is
 extracted and the official python layout is built in a scratch folder (``--work``, default a temporary
 folder removed afterwards); neither step is timed. Every timed row loads both splits, all 60,000 images.
 "Cold" means without imbsk's array cache; the operating system's file cache is warm after the first run.
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _paths import DEFAULT_DATA
 
 from imbsk.datasets import load_cifar10, load_image_folder
 
@@ -51,7 +53,8 @@ def _both_splits(load):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, type=Path, help="folder with cifar10-jpeg.tar.gz")
+    parser.add_argument("--data", default=DEFAULT_DATA, type=Path,
+                        help="folder with cifar10-jpeg.tar.gz (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per row (median reported)")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)
