@@ -17,19 +17,14 @@ What it changes, and why:
 """
 
 import copy
-import inspect
-import signal
-import threading
-from contextlib import contextmanager, nullcontext
-from numbers import Integral, Real
+from contextlib import nullcontext
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback, EarlyStopping, EpochTimer, LRScheduler, PrintLog
+from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog
 from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 from torch.utils.data import Subset
@@ -37,9 +32,11 @@ from torch.utils.data import Subset
 from ..augment import call_augmentation, get_augmentation
 from ..batching import DeviceBatchIterator, DeviceDataset
 from ..losses import LOSSES, class_weights
-from ..models import MODULES, NormedLinear, get_module_class
+from ..models import NormedLinear, get_module_class
+from ._build import Normalizer, accepted_kwargs, build, check_kwargs, probe_module
 from ._callbacks import DeferredReweighting, DivergenceGuard, EpochProgressBar, LRSchedule
-from ._mixins import DeviceMixin, MixedPrecisionMixin, RandomStateMixin
+from ._mixins import DeviceMixin, InterruptMixin, MixedPrecisionMixin, RandomStateMixin
+from ._params import OPTIMIZERS, PARAMETER_CONSTRAINTS, check_params
 from ._validation import (
     check_batch_size,
     check_fit_X,
@@ -57,99 +54,11 @@ __all__ = ["CNNClassifier", "LOSS_NAMES"]
 #: Loss names accepted by ``CNNClassifier(loss=...)``: the keys of :data:`imbsk.losses.LOSSES`.
 LOSS_NAMES = tuple(LOSSES)
 
-_OPTIMIZERS = {"sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}
 # Keyword arguments the classifier fills in from the training data; users cannot override them.
 _DATA_KWARGS = ("class_counts",)
 
 
-class _Interrupted(Exception):
-    """Carries a Ctrl-C past skorch's ``partial_fit``, which would swallow a ``KeyboardInterrupt``."""
-
-
-@contextmanager
-def _watch_sigint():
-    """Tell a real Ctrl-C from the ``KeyboardInterrupt`` that skorch's ``EarlyStopping`` raises to stop."""
-    state = {"hit": None}
-    if threading.current_thread() is threading.main_thread() and (
-        signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    ):
-        state["hit"] = False
-
-        def handler(signum, frame):
-            state["hit"] = True
-            signal.default_int_handler(signum, frame)
-
-        signal.signal(signal.SIGINT, handler)
-        try:
-            yield state
-        finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-    else:
-        yield state
-
-
-def _raised_by_callback(exc):
-    tb = exc.__traceback__
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    return isinstance(tb.tb_frame.f_locals.get("self"), Callback)
-
-
-class _Normalizer(nn.Module):
-    """Convert a batch to float32 and standardise it with statistics learned in ``fit``."""
-
-    def __init__(self, mean, std, channels_last=False, flatten=False):
-        super().__init__()
-        mean = torch.as_tensor(np.asarray(mean, dtype=np.float32))
-        std = torch.as_tensor(np.asarray(std, dtype=np.float32))
-        self.register_buffer("scale", 1.0 / std)
-        self.register_buffer("shift", -mean / std)
-        self.identity = bool(torch.all(mean == 0) and torch.all(std == 1))
-        self.channels_last = channels_last
-        self.flatten = flatten
-
-    def forward(self, x):
-        x = x.float()
-        if not self.identity:
-            shape = (1, -1) + (1,) * (x.ndim - 2)
-            x = torch.addcmul(self.shift.view(shape), x, self.scale.view(shape))
-        if self.channels_last and x.ndim == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        if self.flatten:
-            x = x.flatten(1)
-        return x
-
-
-def _accepted_kwargs(cls):
-    """Names of the keyword arguments of ``cls.__init__``, or None if it takes ``**kwargs``."""
-    params = inspect.signature(cls.__init__).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return {p.name for p in params if p.name != "self" and p.kind is not p.VAR_POSITIONAL}
-
-
-def _check_kwargs(prefix, cls, kwargs):
-    accepted = _accepted_kwargs(cls)
-    if accepted is None:
-        return
-    unknown = sorted(set(kwargs) - accepted)
-    if unknown:
-        raise ValueError(
-            f"{', '.join(prefix + '__' + k for k in unknown)}: not a parameter of {cls.__name__}; "
-            f"it accepts {', '.join(sorted(accepted)) or 'no parameters'}."
-        )
-
-
-def _build(prefix, cls, all_kwargs, user_kwargs):
-    """Instantiate a module or criterion; a rejected value is reported under the user's parameter names."""
-    try:
-        return cls(**all_kwargs)
-    except (TypeError, ValueError) as exc:
-        given = ", ".join(f"{prefix}__{k}={v!r}" for k, v in user_kwargs.items()) or "no parameters"
-        raise ValueError(f"{cls.__name__} could not be built from {given}: {exc}") from exc
-
-
-class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNetClassifier):
+class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNetClassifier):
     """Neural-network classifier for (imbalanced) images, with scikit-learn's interface.
 
     Trains a CNN (or an MLP on tabular data) with PyTorch through skorch, and behaves like any
@@ -327,39 +236,7 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
     array(['cat', 'dog'], dtype='<U3')
     """
 
-    _parameter_constraints = {
-        "module": [StrOptions(set(MODULES) | {"auto"}), type, nn.Module],
-        "loss": [StrOptions(set(LOSS_NAMES)), type],
-        "class_weight": [StrOptions({"balanced", "inverse", "sqrt_inverse", "effective"}), dict, None],
-        "weight_beta": [Interval(Real, 0, 1, closed="left")],
-        "batch_balance": [StrOptions({"none", "class", "sqrt"})],
-        "reweight_epoch": [Interval(Integral, 0, None, closed="left"), None],
-        "tau": [Interval(Real, None, None, closed="neither")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "nesterov": ["boolean"],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "lr_schedule": [StrOptions({"cosine", "step", "constant"})],
-        "warmup_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "lr_milestones": ["array-like", None],
-        "lr_gamma": [Interval(Real, 0, 1, closed="right")],
-        "max_epochs": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "augment": [None, str, callable],
-        "normalize": ["boolean"],
-        "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "patience": [Interval(Integral, 1, None, closed="left")],
-        "progress_bar": ["boolean"],
-        "random_state": ["random_state"],
-        "device": [str, torch.device],
-        "classes": ["array-like", None],
-        "criterion": [type, None],
-        "train_split": [callable, None],
-        "on_interrupt": [StrOptions({"raise", "stop"})],
-    }
+    _parameter_constraints = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -483,56 +360,7 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
         return params
 
     def _check_params(self):
-        params = {k: v for k, v in self.get_params(deep=False).items() if k in self._parameter_constraints}
-        validate_parameter_constraints(self._parameter_constraints, params, caller_name=type(self).__name__)
-        for name in ("batch_size", "max_epochs", "patience", "warmup_epochs", "reweight_epoch"):
-            if isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be an integer, not a bool; got {name}={getattr(self, name)!r}.")
-        if self.optimizer == "sgd" and self.nesterov and self.momentum == 0:
-            raise ValueError("nesterov=True needs momentum > 0; got momentum=0. Set nesterov=False or a momentum.")
-        if self.early_stopping and self.train_split is not None:
-            raise ValueError("early_stopping=True makes its own stratified split; set train_split=None.")
-        if isinstance(self.loss, str) and self.loss == "weighted_ce" and self.criterion is not None:
-            raise ValueError("loss='weighted_ce' and criterion are both set; give only one of them.")
-        if isinstance(self.augment, str):
-            get_augmentation(self.augment)  # raises a ValueError listing the presets
-        if isinstance(self.class_weight, dict):
-            bad = {k: v for k, v in self.class_weight.items() if not (np.isscalar(v) and np.isfinite(v) and v >= 0)}
-            if bad or not any(v > 0 for v in self.class_weight.values()):
-                raise ValueError(
-                    f"class_weight must map labels to finite weights >= 0, not all zero; got {self.class_weight!r}."
-                )
-        unused = sorted(k for k in vars(self) if k.startswith(("iterator_train__", "iterator_valid__", "dataset__")))
-        if unused:
-            raise ValueError(
-                f"{', '.join(unused)}: CNNClassifier does not use skorch's DataLoader or Dataset (batches are "
-                "sliced from a tensor on the device); use batch_size and batch_balance instead."
-            )
-        if self.predict_nonlinearity != "auto":
-            raise ValueError(
-                f"predict_nonlinearity={self.predict_nonlinearity!r} is not used: predict_proba is the softmax of "
-                "the logits (after the tau adjustment); leave it at 'auto'."
-            )
-        if self.lr_milestones is not None:
-            ms = np.asarray(self.lr_milestones)
-            if ms.ndim != 1 or not np.issubdtype(ms.dtype, np.integer) or np.any(ms < 0):
-                raise ValueError(
-                    f"lr_milestones must be a sequence of non-negative epochs; got {self.lr_milestones!r}."
-                )
-        if self._lr_owned_by_user() and self._schedule_callback_active():
-            raise ValueError(
-                "callbacks has a skorch LRScheduler, and the built-in schedule (lr_schedule, warmup_epochs) would "
-                "overwrite its rate every batch; pass callbacks__lr_schedule=None to let your scheduler own the rate."
-            )
-
-    def _lr_owned_by_user(self):
-        return any(
-            isinstance(cb, LRScheduler) or cb is LRScheduler
-            for cb in (c[1] if isinstance(c, (tuple, list)) else c for c in (self.callbacks or []))
-        )
-
-    def _schedule_callback_active(self):
-        return getattr(self, "callbacks__lr_schedule", True) is not None
+        check_params(self)
 
     def _resolved_warmup(self):
         if isinstance(self.warmup_epochs, str):  # "auto"
@@ -587,8 +415,8 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
         cls = self._module_class()
         if not isinstance(self.module, nn.Module):
             kwargs = self.get_params_for("module")
-            _check_kwargs("module", cls, kwargs)
-            accepted = _accepted_kwargs(cls)
+            check_kwargs("module", cls, kwargs)
+            accepted = accepted_kwargs(cls)
             if X.ndim == 2 and accepted is not None and "in_channels" in accepted and "n_features" not in accepted:
                 raise ValueError(
                     f"module={self.module!r} ({cls.__name__}) needs 4-D images (N, C, H, W) but X is 2-D; "
@@ -671,34 +499,12 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
             if reset:
                 self.initialize()
             check_batch_size(self.batch_size, len(codes), self._has_batch_norm())
-            try:
-                with _watch_sigint() as self._sigint:
-                    # skorch's partial_fit runs the loop through the hooks below; its fit would re-initialise.
-                    super(NeuralNetClassifier, self).partial_fit(
-                        dataset, codes, _routing_method=routing_method, **fit_params
-                    )
-            except _Interrupted:
-                self.notify("on_train_end", X=dataset, y=codes)  # the clean-up skorch would have run
-                raise KeyboardInterrupt from None
-            finally:
-                self.__dict__.pop("_sigint", None)
+            with self._interruptible(dataset, codes):
+                # skorch's partial_fit runs the loop through the hooks below; its fit would re-initialise.
+                super(NeuralNetClassifier, self).partial_fit(
+                    dataset, codes, _routing_method=routing_method, **fit_params
+                )
         return self
-
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """skorch's loop over epochs; a Ctrl-C ends the whole run unless ``on_interrupt="stop"``.
-
-        Returns
-        -------
-        self : CNNClassifier
-        """
-        try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except KeyboardInterrupt as exc:
-            hit = getattr(self, "_sigint", {}).get("hit")
-            user = hit if hit is not None else not _raised_by_callback(exc)
-            if not user or self.on_interrupt == "stop":
-                raise  # skorch's partial_fit ends training and keeps the network (EarlyStopping's way to stop)
-            raise _Interrupted from None
 
     def check_data(self, X, y):
         # Validation and label encoding happen in fit; skorch's own check would overwrite classes_.
@@ -741,7 +547,7 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
         if isinstance(self.module, nn.Module) and not kwargs:
             module = copy.deepcopy(self.module)  # the caller's instance is never trained in place
         else:
-            accepted = _accepted_kwargs(cls)
+            accepted = accepted_kwargs(cls)
             data_kwargs = {}
             n_classes = len(self.classes_) if (fitted or self.classes is not None) else None
             if n_classes is not None:
@@ -756,11 +562,11 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
                 data_kwargs = {k: v for k, v in data_kwargs.items() if k in accepted}
             else:
                 data_kwargs = {k: v for k, v in data_kwargs.items() if k == "n_classes"}
-            module = _build("module", cls, {**data_kwargs, **kwargs}, kwargs)
+            module = build("module", cls, {**data_kwargs, **kwargs}, kwargs)
         flatten = False
         channels_last = False
         if fitted:
-            accepted = _accepted_kwargs(cls) or set()
+            accepted = accepted_kwargs(cls) or set()
             # A tabular module on images sees the flattened pixels.
             flatten = self.input_ndim_ == 4 and "n_features" in accepted and "in_channels" not in accepted
             # Channels-last convolutions are faster on GPUs and on CPUs alike (oneDNN): about 1.1x for
@@ -772,39 +578,17 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
         if channels_last:
             module = module.to(memory_format=torch.channels_last)
         self.module_ = module
-        self.normalizer_ = _Normalizer(mean, std, channels_last=channels_last, flatten=flatten)
+        self.normalizer_ = Normalizer(mean, std, channels_last=channels_last, flatten=flatten)
         if fitted:
-            self._probe_module(cls)
-        return self
-
-    def _probe_module(self, cls):
-        """Run two blank samples through the new network: a shape it cannot take fails here, clearly."""
-        module = self.module_
-        training = module.training
-        module.eval()
-        x = self.normalizer_(torch.zeros((2,) + tuple(self.input_shape_)))
-        x = x.to(next(module.parameters(), x).device)
-        try:
-            with torch.no_grad():
-                out = self.logits_from_output(module(x))
-        except (RuntimeError, ValueError, IndexError) as exc:
             what = (
                 f"images of {self.input_shape_[1]}x{self.input_shape_[2]} pixels with {self.input_shape_[0]} channels"
                 if self.input_ndim_ == 4 else f"{self.n_features_in_} features"
             )
-            raise ValueError(
-                f"module={self.module!r} ({cls.__name__}) cannot take {what}: {exc}. Use larger images "
-                "(for example up-sample them) or a module built for this input size."
-            ) from None
-        finally:
-            module.train(training)
-        n_classes = len(self.classes_)
-        if out.ndim != 2 or out.shape[1] != n_classes:
-            raise ValueError(
-                f"module={self.module!r} ({cls.__name__}) returns outputs of shape {tuple(out.shape[1:])} per sample, "
-                f"but there are {n_classes} classes {self.classes_.tolist()}: the module must return one logit per "
-                "class (set its output size, or accept n_classes)."
+            probe_module(
+                module, self.normalizer_, self.input_shape_, self.classes_, f"module={self.module!r} ({cls.__name__})",
+                what, self.logits_from_output,
             )
+        return self
 
     def _loss_key(self):
         if self.criterion is not None:
@@ -824,12 +608,12 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
             cls = self.criterion if self.criterion is not None else self.loss
         else:
             cls = LOSSES[key]
-        _check_kwargs("criterion", cls, kwargs)
+        check_kwargs("criterion", cls, kwargs)
         bad = sorted(set(kwargs) & set(_DATA_KWARGS))
         if bad:
             raise ValueError(f"criterion__{bad[0]} is set from the training labels; do not pass it.")
         counts = getattr(self, "class_counts_", None)
-        accepted = _accepted_kwargs(cls) or set()
+        accepted = accepted_kwargs(cls) or set()
         data_kwargs = {}
         if "class_counts" in accepted:
             if counts is None:
@@ -846,7 +630,7 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
         if key == "ldam" and "scale" not in kwargs and not self._has_normed_classifier():
             # A 30x scale suits cosines in [-1, 1]; on raw logits it multiplies the loss's gradient by 30.
             data_kwargs["scale"] = 1.0
-        criterion = _build("criterion", cls, {**data_kwargs, **kwargs}, kwargs)
+        criterion = build("criterion", cls, {**data_kwargs, **kwargs}, kwargs)
         if self.reweight_epoch is not None and not hasattr(criterion, "weight"):
             raise ValueError(
                 f"reweight_epoch={self.reweight_epoch} needs a loss with class weights; "
@@ -888,7 +672,7 @@ class CNNClassifier(DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNe
         named_parameters = self.get_all_learnable_params()
         args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
         if isinstance(self.optimizer, str):
-            cls = _OPTIMIZERS[self.optimizer]
+            cls = OPTIMIZERS[self.optimizer]
             defaults = {"weight_decay": self.weight_decay}
             if self.optimizer == "sgd":
                 defaults.update(momentum=self.momentum, nesterov=bool(self.nesterov))

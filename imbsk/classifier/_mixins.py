@@ -4,14 +4,17 @@ Each mixin overrides a few of skorch's steps and calls ``super()``, in the way s
 ``AccelerateMixin`` adds devices and mixed precision, so a subclass can leave one out or replace it.
 """
 
+import signal
+import threading
 import warnings
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from skorch.callbacks import Callback
 
-__all__ = ["DeviceMixin", "MixedPrecisionMixin", "RandomStateMixin"]
+__all__ = ["DeviceMixin", "InterruptMixin", "MixedPrecisionMixin", "RandomStateMixin"]
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -153,3 +156,73 @@ class MixedPrecisionMixin:
             scaler.step(getattr(self, name + "_"))
         scaler.update()
         return None
+
+
+class _Interrupted(Exception):
+    """Carries a Ctrl-C past skorch's ``partial_fit``, which would swallow a ``KeyboardInterrupt``."""
+
+
+@contextmanager
+def _watch_sigint():
+    """Tell a real Ctrl-C from the ``KeyboardInterrupt`` that skorch's ``EarlyStopping`` raises to stop."""
+    state = {"hit": None}
+    if threading.current_thread() is threading.main_thread() and (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ):
+        state["hit"] = False
+
+        def handler(signum, frame):
+            state["hit"] = True
+            signal.default_int_handler(signum, frame)
+
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield state
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    else:
+        yield state
+
+
+def _raised_by_callback(exc):
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return isinstance(tb.tb_frame.f_locals.get("self"), Callback)
+
+
+class InterruptMixin:
+    """Ctrl-C stops the whole run: skorch's ``partial_fit`` would swallow the ``KeyboardInterrupt``.
+
+    With ``on_interrupt="raise"`` the callbacks still clean up (``on_train_end``), then the interrupt
+    propagates out of ``fit``, so ``cross_validate``, a grid search or a script stops too. With
+    ``"stop"``, skorch's behaviour: training ends and ``fit`` returns. skorch's ``EarlyStopping``
+    stops training by raising ``KeyboardInterrupt`` too; that one is never taken for a Ctrl-C.
+    """
+
+    @contextmanager
+    def _interruptible(self, dataset, codes):
+        try:
+            with _watch_sigint() as self._sigint:
+                yield
+        except _Interrupted:
+            self.notify("on_train_end", X=dataset, y=codes)  # the clean-up skorch would have run
+            raise KeyboardInterrupt from None
+        finally:
+            self.__dict__.pop("_sigint", None)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop over epochs; a Ctrl-C ends the whole run unless ``on_interrupt="stop"``.
+
+        Returns
+        -------
+        self
+        """
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            hit = getattr(self, "_sigint", {}).get("hit")
+            user = hit if hit is not None else not _raised_by_callback(exc)
+            if not user or self.on_interrupt == "stop":
+                raise  # skorch's partial_fit ends training and keeps the network (EarlyStopping's way to stop)
+            raise _Interrupted from None
