@@ -9,8 +9,10 @@ How it fits together (see also the "How the classifier fits together" page of th
 * :mod:`._callbacks` -- behaviour that runs during training, as named skorch callbacks:
   :class:`LRSchedule`, :class:`DeferredReweighting`, :class:`DivergenceGuard`,
   :class:`EpochProgressBar`.
-* :mod:`._mixins` -- features that cut across the loop: :class:`DeviceMixin` (``device="auto"``,
-  pickling across machines), :class:`RandomStateMixin`, :class:`MixedPrecisionMixin`.
+* :mod:`._mixins` -- features that cut across the loop: :class:`InterruptMixin` (Ctrl-C stops the
+  run), :class:`DeviceMixin` (``device="auto"``, pickling across machines), :class:`RandomStateMixin`,
+  :class:`MixedPrecisionMixin`.
+* :mod:`._params` and :mod:`._build` -- parameter checks; building module, normaliser and loss.
 
 Extension points for new remedies: a callback with ``transform_batch(net, Xi, yi)`` (mixup, CutMix),
 ``get_loss(..., sample_weight=...)`` (learned per-sample weights), a module returning a tuple (a
@@ -26,7 +28,9 @@ from ._callbacks import (
     TrainingDivergedError,
 )
 from ._classifier import LOSS_NAMES, CNNClassifier
-from ._mixins import DeviceMixin, MixedPrecisionMixin, RandomStateMixin
+from ._mixins import DeviceMixin, InterruptMixin, MixedPrecisionMixin, RandomStateMixin
+from ._params import check_params
+from ._validation import check_fit_X, check_predict_X, check_y, encode_labels, input_statistics
 
 __all__ = [
     "LOSS_NAMES",
@@ -35,8 +39,15 @@ __all__ = [
     "DeviceMixin",
     "DivergenceGuard",
     "EpochProgressBar",
+    "InterruptMixin",
     "LRSchedule",
     "MixedPrecisionMixin",
     "RandomStateMixin",
     "TrainingDivergedError",
+    "check_fit_X",
+    "check_params",
+    "check_predict_X",
+    "check_y",
+    "encode_labels",
+    "input_statistics",
 ]
