@@ -94,3 +94,107 @@ def test_evaluate_and_report():
         balanced_report([0, 1], [0])
     with pytest.raises(ValueError, match="target_names has 1 names for 2 labels"):
         balanced_report([0, 1], [0, 1], target_names=["a"])
+
+
+def _no_minority_fold():
+    """A classifier fitted on {0, 1} and a fold of its data holding class 0 only."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = np.r_[np.zeros(36, dtype=int), np.ones(4, dtype=int)]
+    X[y == 1] += 3
+    return LogisticRegression().fit(X, y), X[:10], y[:10]
+
+
+def test_minority_scores_on_a_fold_without_the_minority_warn_instead_of_reading_perfect():
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    clf, X, y = _no_minority_fold()
+    # Before, each of these read 1.0 without a word: the majority was taken for the minority.
+    with pytest.warns(UndefinedMetricWarning, match="no sample of class 1, the rarest of the classes"):
+        assert minority_recall_score(y, clf.predict(X), labels=[0, 1]) == 0.0
+    with pytest.warns(UndefinedMetricWarning, match="no sample of class 1"):
+        assert minority_recall_score([0, 0, 0], [0, 1, 0]) == 0.0  # was 2/3, the majority's recall
+    with pytest.warns(UndefinedMetricWarning, match="single class 0"):
+        assert minority_recall_score([0, 0, 0], [0, 0, 0]) == 0.0
+    with pytest.warns(UndefinedMetricWarning, match="minority_average_precision is ill-defined"):
+        assert minority_average_precision(clf, X, y) == 0.0
+    with pytest.warns(UndefinedMetricWarning) as caught:
+        scores = evaluate(clf, X, y)
+    assert scores["minority_recall"] == 0.0 and scores["average_precision"] == 0.0
+    assert {str(w.message).split(" ")[0] for w in caught if w.category is UndefinedMetricWarning} == {
+        "minority_recall_score", "minority_average_precision"}
+    assert np.isnan(minority_recall_score([0, 0], [0, 0], labels=[0, 1], zero_division=np.nan))
+    with pytest.raises(ValueError, match="zero_division must be"):
+        minority_recall_score([0, 1], [0, 1], zero_division="nan")
+    with pytest.raises(ValueError, match="labels must list every class"):
+        minority_recall_score([0, 1], [0, 1], labels=[1])
+    # The minority present: no warning, the usual value.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert minority_recall_score([0, 0, 1], [0, 0, 1], labels=[0, 1]) == 1.0
+
+
+def test_cross_validation_with_folds_lacking_the_minority_warns_and_completes():
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    X, y = make_toy_2d("separable", n_samples=220, imbalance_ratio=10, random_state=0)
+    majority, minority = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    # The first test fold holds majority samples only; the second both classes.
+    folds = [(np.r_[majority[50:], minority], majority[:50]),
+             (np.r_[majority[:150], minority[:10]], np.r_[majority[150:], minority[10:]])]
+    with pytest.warns(UndefinedMetricWarning, match="rarest"):
+        res = cross_validate(LogisticRegression(), X, y, cv=folds, scoring=BALANCED_SCORING, error_score="raise")
+    assert res["test_minority_recall"][0] == 0.0 and res["test_average_precision"][0] == 0.0
+    assert res["test_minority_recall"][1] > 0.5  # scored as usual where the minority is present
+
+
+def test_minority_class_counts_absent_labels_and_ap_refuses_unseen_labels():
+    assert minority_class([0, 0, 1], labels=[0, 1, 2]) == 2
+    assert minority_class([0, 0, 1, 1], labels=[0, 1]) == 1
+    with pytest.raises(ValueError, match="labels must not name a label twice"):
+        minority_class([0, 1], labels=[0, 0])
+    clf, X, y = _no_minority_fold()
+    with pytest.raises(ValueError, match=r"y holds labels \[7\] that the estimator was not fitted on"):
+        minority_average_precision(clf, X, np.r_[y[:-1], 7])
+    with pytest.raises(ValueError, match="y is empty"):
+        minority_average_precision(clf, X[:0], y[:0])
+
+
+def test_multiclass_average_precision_names_the_classes_left_out():
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(m, 0.3, size=(n, 2)) for m, n in [((0, 0), 50), ((3, 0), 20), ((0, 3), 10)]])
+    y = np.repeat([0, 1, 2], [50, 20, 10])
+    clf = LogisticRegression().fit(X, y)
+    with pytest.warns(UndefinedMetricWarning, match=r"leaves out classes \[2\]"):
+        ap = minority_average_precision(clf, X[y < 2], y[y < 2])
+    assert 0.9 < ap <= 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"labels": []}, "labels must be a non-empty 1-D list"),
+        ({"labels": [0, 0]}, "labels must not name a label twice"),
+        ({"target_names": ["a", "a"]}, "target_names must not repeat a name"),
+        ({"digits": -1}, "digits must be a non-negative int"),
+    ],
+)
+def test_report_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        balanced_report([0, 1, 1], [0, 1, 0], **kwargs)
+
+
+def test_report_of_nothing_and_of_a_single_class():
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    with pytest.raises(ValueError, match="empty"):
+        balanced_report([], [])
+    with pytest.warns(UndefinedMetricWarning, match="single class"):
+        report = balanced_report([0, 0], [0, 0], output_dict=True)
+    assert report["minority_recall"] == 0.0  # was 1.0: the only class taken for the minority
+    with pytest.warns(UndefinedMetricWarning, match="no sample of class 1"):
+        assert balanced_report([0, 0], [0, 0], labels=[0, 1], output_dict=True)["minority_recall"] == 0.0
