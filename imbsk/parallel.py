@@ -20,11 +20,12 @@ Examples
 """
 
 import asyncio
+import concurrent.futures
 import contextlib
 import numbers
 import os
 
-__all__ = ["SMALL_MACHINE_CONFIG", "WorkerLostError", "dask_backend", "local_cluster"]
+__all__ = ["SMALL_MACHINE_CONFIG", "SUPPORTED_JOBLIB", "WorkerLostError", "dask_backend", "local_cluster"]
 
 #: Dask configuration for clusters whose scheduler and workers share a few cores, and for CNN fits.
 #:
@@ -61,6 +62,31 @@ class WorkerLostError(RuntimeError):
 
 class _ScatteredDataLost(RuntimeError):
     """Raised into pending fits when the scattered data no longer exists on any worker."""
+
+
+#: joblib versions whose private ``DaskDistributedBackend`` has every method and attribute
+#: :func:`dask_backend` overrides or reads (``retrieve_result_callback`` appeared in 1.4); the upper bound
+#: is the next major version, which may change those internals.
+SUPPORTED_JOBLIB = ((1, 4), (2,))
+
+
+def _check_joblib_version():
+    """Refuse a joblib whose Dask backend internals :func:`_make_backend` was not written against."""
+    import joblib
+    from packaging.version import InvalidVersion, Version
+
+    (low, high), text = SUPPORTED_JOBLIB, joblib.__version__
+    try:
+        release = Version(text).release
+    except InvalidVersion:
+        release = None
+    if release is None or not low <= release < high:
+        raise ImportError(
+            f"imbsk.parallel.dask_backend supports joblib >={'.'.join(map(str, low))},"
+            f"<{'.'.join(map(str, high))} (it extends joblib's Dask backend, whose internals change between "
+            f"versions); found joblib {text}. Install a supported version, e.g. "
+            f"pip install \"joblib>={'.'.join(map(str, low))},<{'.'.join(map(str, high))}\"."
+        )
 
 
 def _import_distributed():
@@ -228,7 +254,7 @@ def local_cluster(n_workers=2, threads_per_worker=1, config=None, **cluster_kwar
             yield cluster
 
 
-def _resolve_client(client, distributed, timeout):
+def _resolve_client(client, distributed, timeout, connect_timeout):
     """Return ``(client, owned)``; ``owned`` clients were opened here and are closed on exit."""
     if isinstance(client, distributed.Client):
         return client, False
@@ -249,12 +275,44 @@ def _resolve_client(client, distributed, timeout):
             "client must be a distributed.Client, a scheduler address such as 'tcp://10.0.0.1:8786', an object "
             f"with a scheduler_address (a LocalCluster) or None; got {client!r}."
         )
+    _probe_scheduler(distributed, address, connect_timeout)
     # Not the process-wide default: leaving the block must leave no trace in the caller's session.
     return distributed.Client(address, timeout=timeout, set_as_default=False), True
 
 
+def _probe_scheduler(distributed, address, connect_timeout):
+    """Fail fast and clearly when nothing answers at ``address``.
+
+    A ``Client`` uses one timeout for connecting, for scattering data and (doubled) for closing itself,
+    so a short one cannot be given to it; and a ``Client`` that failed to connect still spends that
+    closing time, with a traceback, when it is garbage-collected. One handshake with Dask's own
+    ``connect`` (same security settings as the ``Client``), in a thread so that it also works where an
+    event loop is already running (Jupyter), tells first whether a scheduler is there.
+    """
+    from distributed.comm import connect
+
+    async def handshake():
+        comm = await connect(
+            address, timeout=connect_timeout, **distributed.Security().get_connection_args("client")
+        )
+        await comm.close()
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(lambda: asyncio.run(handshake())).result()
+    except ValueError as exc:  # malformed address: no port, unknown scheme
+        raise ValueError(
+            f"client={address!r} is not a Dask scheduler address such as 'tcp://10.0.0.1:8786' ({exc})."
+        ) from exc
+    except OSError as exc:  # Dask's "Timed out trying to connect": refused, unknown host, no answer
+        raise ConnectionError(
+            f"could not connect to the Dask scheduler at {address!r} within connect_timeout={connect_timeout} s; "
+            "check the address and that the scheduler is running."
+        ) from exc
+
+
 @contextlib.contextmanager
-def dask_backend(client=None, *, scatter=None, wait_for_workers_timeout=30, **submit_kwargs):
+def dask_backend(client=None, *, scatter=None, wait_for_workers_timeout=30, connect_timeout=5, **submit_kwargs):
     """Context manager: joblib-parallel fits in the block run on the workers of a Dask cluster.
 
     Inside the block every joblib-parallel call of scikit-learn / imbalanced-learn / imbsk
@@ -274,7 +332,11 @@ def dask_backend(client=None, *, scatter=None, wait_for_workers_timeout=30, **su
         each large argument once per parallel call; ``scatter`` saves the repeats across several calls
         in the block and sends the data before the first fit rather than with it.
     wait_for_workers_timeout : float, default=30
-        Seconds to wait for the scheduler and for at least one worker before giving up.
+        Seconds to wait, once connected, for at least one worker before giving up; also the time limit
+        of the client's own requests (scattering data, closing).
+    connect_timeout : float, default=5
+        Seconds to try to reach the scheduler at an address (``client`` a string or a cluster) before
+        giving up with a :class:`ConnectionError`.
     **submit_kwargs : dict
         Passed to ``Client.submit`` for every batch of fits, e.g. ``resources={"GPU": 1}`` to run one
         fit at a time on each worker that declares a GPU resource.
@@ -287,9 +349,14 @@ def dask_backend(client=None, *, scatter=None, wait_for_workers_timeout=30, **su
     Raises
     ------
     ImportError
-        If ``dask.distributed`` is not installed.
+        If ``dask.distributed`` is not installed, or joblib's version is outside
+        :data:`SUPPORTED_JOBLIB`.
     ValueError
-        If ``client``, ``scatter`` or ``wait_for_workers_timeout`` is invalid.
+        If ``client``, ``scatter``, ``wait_for_workers_timeout`` or ``connect_timeout`` is invalid.
+    ConnectionError
+        If the scheduler at the address cannot be reached within ``connect_timeout``.
+    TimeoutError
+        If no worker joined the scheduler within ``wait_for_workers_timeout``.
     WorkerLostError
         If a worker died while running fits more often than the scheduler's
         ``distributed.scheduler.allowed-failures`` (3 by default; until then Dask re-runs the task on
@@ -305,15 +372,17 @@ def dask_backend(client=None, *, scatter=None, wait_for_workers_timeout=30, **su
             search.fit(X, y)
     """
     distributed = _import_distributed()
+    _check_joblib_version()
     from joblib import parallel_config
 
     if scatter is not None and not isinstance(scatter, list | tuple):
         raise ValueError(f"scatter must be a list or tuple of objects or None; got {type(scatter).__name__}.")
+    for name, value in (("wait_for_workers_timeout", wait_for_workers_timeout), ("connect_timeout", connect_timeout)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < float("inf"):
+            raise ValueError(f"{name} must be a positive number of seconds; got {name}={value!r}.")
     timeout = wait_for_workers_timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0:
-        raise ValueError(f"wait_for_workers_timeout must be a positive number of seconds; got {timeout!r}.")
 
-    client, owned = _resolve_client(client, distributed, timeout)
+    client, owned = _resolve_client(client, distributed, timeout, connect_timeout)
     try:
         try:
             client.wait_for_workers(1, timeout=timeout)

@@ -157,6 +157,7 @@ def test_tiny_image_grid_search_equals_serial(client):
         ({"client": None}, "client"),
         ({"client": "tcp://127.0.0.1:1", "scatter": "X"}, "scatter"),
         ({"client": "tcp://127.0.0.1:1", "wait_for_workers_timeout": 0}, "wait_for_workers_timeout"),
+        ({"client": "tcp://127.0.0.1:1", "connect_timeout": float("nan")}, "connect_timeout"),
     ],
 )
 def test_bad_arguments(kwargs, param):
@@ -249,3 +250,50 @@ def test_local_cluster_bad_arguments(kwargs, param):
     with pytest.raises(ValueError, match=param):
         with local_cluster(**kwargs):
             pass
+
+
+def _closed_port():
+    import socket
+
+    with socket.socket() as s:  # nothing listens on it once the socket is closed
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_malformed_address_names_the_parameter():
+    with pytest.raises(ValueError, match=r"^client='127\.0\.0\.1' is not a Dask scheduler address .*missing port"):
+        with dask_backend("127.0.0.1"):
+            pass
+
+
+def test_unreachable_scheduler_fails_fast_and_clearly():
+    import time
+
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    start = time.perf_counter()
+    with pytest.raises(ConnectionError, match=rf"^could not connect to the Dask scheduler at '{address}' within "
+                                              r"connect_timeout=0.5 s"):
+        with dask_backend(address, connect_timeout=0.5):
+            pass
+    assert time.perf_counter() - start < 10
+
+
+@pytest.mark.parametrize("version", ["1.3.2", "2.0.0", "0.17.0", "not-a-version"])
+def test_joblib_outside_the_supported_range_is_refused(monkeypatch, version):
+    import joblib
+
+    monkeypatch.setattr(joblib, "__version__", version)
+    # Refused before any connection is tried: the address has nothing listening.
+    with pytest.raises(ImportError, match=rf"supports joblib >=1\.4,<2 .*found joblib {version}"):
+        with dask_backend(f"tcp://127.0.0.1:{_closed_port()}", connect_timeout=60):
+            pass
+
+
+@pytest.mark.parametrize("version", ["1.4.0", "1.6.0", "1.9.dev0"])
+def test_joblib_in_the_supported_range_is_accepted(monkeypatch, version):
+    import joblib
+
+    from imbsk.parallel import _check_joblib_version
+
+    monkeypatch.setattr(joblib, "__version__", version)
+    _check_joblib_version()
