@@ -185,3 +185,79 @@ def test_cache_reused_and_invalidated(folder, tmp_path_factory, monkeypatch):
         f.write_bytes(b"broken")
     X3, _ = load_image_folder(root, cache_dir=cache)
     np.testing.assert_array_equal(X3, X2)
+
+
+def test_symlink_loops_and_links_above_the_class_are_not_followed(tmp_path):
+    rng = np.random.default_rng(6)
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    cat, dog, extra = _rgb(rng), _rgb(rng), _rgb(rng)
+    _save(root / "cat" / "0.png", cat)
+    _save(root / "dog" / "0.png", dog)
+    _save(outside / "1.png", extra)
+    (root / "cat" / "up").symlink_to("..")  # would load every class again under "cat"
+    (root / "cat" / "self").symlink_to(".")  # a loop
+    (root / "dog" / "deep").mkdir()
+    (root / "dog" / "deep" / "back").symlink_to("../..")  # a loop through a real sub-folder
+    (root / "cat" / "more").symlink_to(outside)  # an ordinary link elsewhere is followed
+    (root / "cat" / "again").symlink_to(outside)  # ... but only once
+    (root / "everything").symlink_to(".")  # a "class" holding every class
+    X, y = load_image_folder(root)
+    assert y.tolist() == [0, 0, 1]
+    np.testing.assert_array_equal(X, _chw([cat, extra, dog]))
+    with pytest.raises(ValueError, match=r"'everything' .* cannot be loaded: it links to .*which holds every class"):
+        load_image_folder(root, classes=["cat", "everything"])
+
+
+def test_hidden_folders_and_files_are_skipped(tmp_path):
+    rng = np.random.default_rng(7)
+    a, b = _rgb(rng), _rgb(rng)
+    _save(tmp_path / "a" / "0.png", a)
+    _save(tmp_path / "b" / "0.png", b)
+    # Sorted first, a hidden folder taken as class 0 would shift every label by one.
+    _save(tmp_path / ".ipynb_checkpoints" / "0.png", _rgb(rng))
+    _save(tmp_path / "a" / ".ipynb_checkpoints" / "0-checkpoint.png", _rgb(rng))
+    (tmp_path / "a" / "._0.png").write_bytes(b"macOS resource fork, not an image")
+    X, y = load_image_folder(tmp_path)
+    assert y.tolist() == [0, 1]
+    np.testing.assert_array_equal(X, _chw([a, b]))
+    with pytest.raises(ValueError, match=r"'.ipynb_checkpoints' .* hidden folders are not classes"):
+        load_image_folder(tmp_path, classes=[".ipynb_checkpoints"])
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I"])
+def test_16_bit_images_are_scaled_not_clipped(tmp_path, monkeypatch, mode):
+    values = np.array([[0, 255, 256, 1000], [32768, 40000, 65280, 65535]], dtype=np.uint16)
+    _save(tmp_path / "a" / "0.png", values)
+    assert Image.open(tmp_path / "a" / "0.png").mode == "I;16"
+    if mode == "I":
+        # Older Pillow versions open 16-bit gray PNGs as 32-bit "I".
+        real_open = Image.open
+        monkeypatch.setattr(Image, "open", lambda fp: real_open(fp).convert("I"))
+    X, _ = load_image_folder(tmp_path)
+    assert X.shape == (1, 1, 2, 4)
+    assert X[0, 0].tolist() == [[0, 0, 1, 3], [128, 156, 255, 255]]
+    # Standard 8 -> 16 bit expansion (v * 257) comes back exactly.
+    _save(tmp_path / "a" / "0.png", (np.arange(256, dtype=np.uint16) * 257).reshape(16, 16))
+    np.testing.assert_array_equal(load_image_folder(tmp_path)[0][0, 0].ravel(), np.arange(256))
+
+
+def test_class_names_must_be_strings(folder):
+    with pytest.raises(ValueError, match=r"classes must hold folder names \(str\); got 0 of type int"):
+        load_image_folder(folder[0], classes=[0, 1])
+
+
+def test_cache_dir_problems(folder, tmp_path_factory, monkeypatch):
+    root, _ = folder
+    cache = tmp_path_factory.mktemp("cache")
+    (cache / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="cache_dir .*file' is a file"):
+        load_image_folder(root, cache_dir=cache / "file")
+
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        load_image_folder(root, cache_dir=cache / "c")
+    # No half-written entry is left behind.
+    assert list((cache / "c").iterdir()) == []

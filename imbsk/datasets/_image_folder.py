@@ -18,8 +18,12 @@ IMG_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 # Modes PIL reports for single-channel images (with or without alpha); everything else becomes RGB.
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 
+# Modes PIL gives 16-bit gray PNGs (older Pillow versions say "I"). PIL's convert("L") clips their
+# values at 255 instead of scaling them, which turns most pixels white.
+_WIDE_GRAY_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
+
 # Bumped whenever the cached arrays could differ for the same files (decoding or conversion rules).
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 # Decoding a 32x32 JPEG takes ~0.2 ms; handing images to threads in chunks keeps the executor's
 # per-task overhead small next to the work.
@@ -73,6 +77,10 @@ def _decode(source, name, image_size):
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
             mode = "L" if img.mode in _GRAY_MODES else "RGB"
+            if img.mode in _WIDE_GRAY_MODES:
+                # The high byte is the 8-bit value: it inverts the usual 8 -> 16 bit expansion v * 257.
+                wide = np.clip(np.asarray(img), 0, 65535).astype(np.uint16)
+                img = Image.fromarray((wide >> 8).astype(np.uint8))
             if img.mode != mode:
                 img = img.convert(mode)
             if image_size is not None and img.size != image_size[::-1]:
@@ -122,15 +130,57 @@ def _is_image(name):
     return name.lower().endswith(IMG_EXTENSIONS)
 
 
-def _list_class(class_dir):
+def _is_hidden(name):
+    # Tool folders (.ipynb_checkpoints, .git) and macOS "._x.jpg" companions are not data; taken as a class
+    # they would also shift every label after them.
+    return name.startswith(".")
+
+
+def _ancestors(real):
+    """``real`` and every folder above it."""
+    out = {real}
+    while (parent := os.path.dirname(real)) != real:
+        out.add(parent)
+        real = parent
+    return out
+
+
+def _list_class(class_dir, root):
+    """Image files below ``class_dir``, hidden entries skipped, every real folder walked at most once."""
+    top = os.path.realpath(class_dir)
+    # A link to a folder above the class (``cat/up -> ..``) or above the root would load every class
+    # again under this one, and one to a folder already walked would load it twice or loop forever.
+    above, seen = _ancestors(top) | _ancestors(os.path.realpath(root)), {top}
     files = []
     for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True):
-        dirnames.sort()
-        files.extend(os.path.join(dirpath, f) for f in sorted(filenames) if _is_image(f))
+        kept = []
+        for d in sorted(dirnames):
+            real = os.path.realpath(os.path.join(dirpath, d))
+            if not _is_hidden(d) and real not in seen and real not in above:
+                seen.add(real)
+                kept.append(d)
+        dirnames[:] = kept
+        files.extend(os.path.join(dirpath, f) for f in sorted(filenames) if _is_image(f) and not _is_hidden(f))
     return files
 
 
-def _check_classes(classes, available, where):
+def _scan_classes(root):
+    """Return (class folder names, sorted; {skipped name: why}) for the sub-folders of ``root``."""
+    above = _ancestors(os.path.realpath(root))
+    available, skipped = [], {}
+    for entry in os.scandir(root):
+        if not entry.is_dir():
+            continue
+        if _is_hidden(entry.name):
+            skipped[entry.name] = "hidden folders are not classes"
+        elif os.path.realpath(entry.path) in above:
+            skipped[entry.name] = f"it links to {os.path.realpath(entry.path)!r}, which holds every class"
+        else:
+            available.append(entry.name)
+    return sorted(available), skipped
+
+
+def _check_classes(classes, available, where, skipped=None):
     """Return the class names to load, in order; ``available`` is the sorted list found on disk."""
     if classes is None:
         if not available:
@@ -141,8 +191,15 @@ def _check_classes(classes, available, where):
     classes = list(classes)
     if not classes:
         raise ValueError("classes must not be empty; pass None to load every class.")
+    bad = [c for c in classes if not isinstance(c, str)]
+    if bad:
+        raise ValueError(f"classes must hold folder names (str); got {bad[0]!r} of type {type(bad[0]).__name__}.")
     if len(set(classes)) != len(classes):
         raise ValueError(f"classes must not repeat a name; got {classes!r}.")
+    refused = {c: skipped[c] for c in classes if skipped and c in skipped}
+    if refused:
+        name, why = next(iter(refused.items()))
+        raise ValueError(f"Class folder {name!r} in {where} cannot be loaded: {why}.")
     missing = [c for c in classes if c not in available]
     if missing:
         raise FileNotFoundError(f"Class folder(s) {missing!r} not found in {where}; available classes: {available!r}.")
@@ -172,10 +229,26 @@ def _read_cache(path):
 def _write_cache(path, X, y):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, X=X, y=y)
-    # Atomic rename: concurrent readers see either no entry or a complete one.
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, X=X, y=y)
+        # Atomic rename: concurrent readers see either no entry or a complete one.
+        os.replace(tmp, path)
+    except BaseException:
+        # A full disk or Ctrl-C must not leave a half-written file behind in the user's cache folder.
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _check_cache_dir(cache_dir):
+    if cache_dir is None:
+        return None
+    if not isinstance(cache_dir, str | os.PathLike):
+        raise ValueError(f"cache_dir must be None or a folder path; got {type(cache_dir).__name__} {cache_dir!r}.")
+    cache_dir = Path(cache_dir)
+    if cache_dir.exists() and not cache_dir.is_dir():
+        raise NotADirectoryError(f"cache_dir {str(cache_dir)!r} is a file, not a folder.")
+    return cache_dir
 
 
 def load_image_folder(root, classes=None, image_size=None, *, n_threads=None, cache_dir=None):
@@ -184,6 +257,12 @@ def load_image_folder(root, classes=None, image_size=None, *, n_threads=None, ca
     The layout is torchvision's ``ImageFolder``: one sub-folder per class, images with the extensions
     ``.png``, ``.jpg``, ``.jpeg`` or ``.bmp`` (any case) anywhere below it. Images are decoded in
     parallel threads.
+
+    Hidden entries (names starting with ``"."``, such as ``.ipynb_checkpoints/`` or macOS ``._x.jpg``
+    files) are skipped everywhere: they are neither classes nor images. Symbolic links are followed,
+    except a link to a folder that is already loaded or that lies above the class folder (such as
+    ``cat/up -> ..``), which would load images twice or loop forever; such a link is skipped. A class
+    folder that links to ``root`` or above it is not a class.
 
     Parameters
     ----------
@@ -207,6 +286,7 @@ def load_image_folder(root, classes=None, image_size=None, *, n_threads=None, ca
     X : ndarray of shape (n_samples, n_channels, height, width), dtype uint8
         C-contiguous images. ``n_channels`` is 3 if any image has colour (palette, RGB, RGBA, CMYK,
         ...; alpha is dropped), else 1; gray images in a colour set have their channel repeated.
+        16-bit gray images are scaled to 8 bits (their high byte: 65535 becomes 255).
     y : ndarray of shape (n_samples,), dtype int64
         Labels ``0 .. len(classes) - 1``. Images are ordered by label, then by path.
 
@@ -214,10 +294,13 @@ def load_image_folder(root, classes=None, image_size=None, *, n_threads=None, ca
     ------
     FileNotFoundError
         If ``root`` or a requested class folder does not exist, or a class folder holds no image.
+    NotADirectoryError
+        If ``cache_dir`` is an existing file.
     DatasetFileError
         If an image cannot be decoded; the message names the file.
     ValueError
-        If the images differ in size and ``image_size`` is None, or a parameter is invalid.
+        If the images differ in size and ``image_size`` is None, a requested class folder is hidden
+        or links to ``root`` or above, or a parameter is invalid.
 
     Examples
     --------
@@ -239,15 +322,18 @@ def load_image_folder(root, classes=None, image_size=None, *, n_threads=None, ca
     """
     image_size = _check_image_size(image_size)
     n_threads = _check_n_threads(n_threads)
+    cache_dir = _check_cache_dir(cache_dir)
+    if not isinstance(root, str | os.PathLike):
+        raise TypeError(f"root must be a folder path (str or path-like); got {type(root).__name__} {root!r}.")
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"Image folder root {str(root)!r} does not exist or is not a directory.")
-    available = sorted(e.name for e in os.scandir(root) if e.is_dir())
-    classes = _check_classes(classes, available, str(root))
+    available, skipped = _scan_classes(root)
+    classes = _check_classes(classes, available, str(root), skipped)
 
     files = []
     for c in classes:
-        class_files = _list_class(root / c)
+        class_files = _list_class(root / c, root)
         if not class_files:
             raise FileNotFoundError(f"No image files ({', '.join(IMG_EXTENSIONS)}) found in {str(root / c)!r}.")
         files.append(class_files)
@@ -257,7 +343,7 @@ def load_image_folder(root, classes=None, image_size=None, *, n_threads=None, ca
     cache_path = None
     if cache_dir is not None:
         key = _cache_key(root.resolve(), classes, image_size, files)
-        cache_path = Path(cache_dir) / f"image_folder_{key}.npz"
+        cache_path = cache_dir / f"image_folder_{key}.npz"
         cached = _read_cache(cache_path) if cache_path.exists() else None
         if cached is not None and np.array_equal(cached[1], y):
             return cached
@@ -284,11 +370,13 @@ def _load_image_archive(archive, prefix, classes=None, image_size=None, n_thread
                 if not (member.isfile() and member.name.startswith(prefix) and _is_image(member.name)):
                     continue
                 cls, _, rest = member.name[len(prefix) :].partition("/")
-                if not rest:
+                if not rest or any(_is_hidden(part) for part in member.name[len(prefix) :].split("/")):
                     continue
                 by_class.setdefault(cls, []).append((member.name, tar.extractfile(member).read()))
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise DatasetFileError(f"Cannot read archive {archive}: {exc}") from exc
+    if not by_class:
+        raise FileNotFoundError(f"Archive {archive} holds no images ({', '.join(IMG_EXTENSIONS)}) under {prefix}.")
 
     classes = _check_classes(classes, sorted(by_class), f"{archive}:{prefix}")
     members = [sorted(by_class[c]) for c in classes]
