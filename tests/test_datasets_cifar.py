@@ -8,6 +8,8 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
+import urllib.request
 from functools import partial
 from pathlib import Path
 
@@ -365,3 +367,178 @@ def test_real_cifar10_official_layout_matches_image_folder(tmp_path):
         order = np.array([folder_pos[n_] for n_ in names])
         np.testing.assert_array_equal(X_off, X_img[order])
         np.testing.assert_array_equal(y_off, y_img[order])
+
+
+class _SlowResponse:
+    """Stands in for urlopen's response: one byte per read, a little apart, as a trickling server sends."""
+
+    def __init__(self, n_bytes=500, delay=0.01, interrupt_at=None, headers=None):
+        self.left, self.delay, self.interrupt_at, self.reads = n_bytes, delay, interrupt_at, 0
+        self.headers = headers or {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self, n=-1):
+        self.reads += 1
+        if self.reads == self.interrupt_at:
+            raise KeyboardInterrupt
+        time.sleep(self.delay)
+        if self.left == 0:
+            return b""
+        self.left -= 1
+        return b"x"
+
+
+def _fake_urlopen(monkeypatch, response):
+    calls = []
+
+    def urlopen(url, timeout=None):
+        calls.append(timeout)
+        return response
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    return calls
+
+
+def test_download_has_an_overall_deadline_and_leaves_no_partial_file(monkeypatch, tmp_path):
+    # 500 bytes 10 ms apart take 5 s; a per-read timeout alone would never fire.
+    response = _SlowResponse()
+    calls = _fake_urlopen(monkeypatch, response)
+    start = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"Downloading http://example\.invalid/c\.tar\.gz.*timeout=0\.1 s"):
+        load_cifar10(tmp_path, download=True, url="http://example.invalid/c.tar.gz", timeout=0.1)
+    assert time.monotonic() - start < 2
+    assert 0 < response.reads < 100
+    # A silent socket is bounded too, never by more than the whole deadline.
+    assert calls == [0.1]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_download_leaves_no_partial_file(monkeypatch, tmp_path):
+    _fake_urlopen(monkeypatch, _SlowResponse(delay=0, interrupt_at=5))
+    with pytest.raises(KeyboardInterrupt):
+        load_cifar10(tmp_path, download=True, url="http://example.invalid/c.tar.gz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_cut_short_is_refused_even_without_md5(monkeypatch, tmp_path):
+    _fake_urlopen(monkeypatch, _SlowResponse(n_bytes=3, delay=0, headers={"Content-Length": "10"}))
+    with pytest.raises(OSError, match=r"c\.tar\.gz failed: .*closed after 3 of 10 bytes"):
+        load_cifar10(tmp_path, download=True, url="http://example.invalid/c.tar.gz", md5=None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_never_overwrites_a_file_named_like_the_partial_file(http_root, tmp_path):
+    base, md5 = http_root
+    root = tmp_path / "dl"
+    root.mkdir()
+    mine = root / "cifar-10-python.tar.gz.part"
+    mine.write_text("mine")
+    load_cifar10(root, split="test", download=True, url=f"{base}/cifar-10-python.tar.gz", md5=md5)
+    assert mine.read_text() == "mine"
+    assert sorted(p.name for p in root.iterdir()) == [
+        "cifar-10-batches-py", "cifar-10-python.tar.gz", "cifar-10-python.tar.gz.part"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"timeout": 0}, r"timeout must be a positive, finite number of seconds; got 0"),
+        ({"timeout": float("inf")}, "timeout"),
+        ({"timeout": "60"}, "timeout"),
+        ({"md5": "abc"}, r"md5 must be None or 32 hexadecimal digits; got 'abc'"),
+        ({"url": None}, "url must be a non-empty string"),
+        ({"download": "no"}, r"download must be True or False; got 'no'"),
+        ({"split": ["train"]}, "split must be 'train' or 'test'"),
+    ],
+)
+def test_invalid_download_parameters_fetch_nothing(monkeypatch, tmp_path, kwargs, match):
+    calls = _fake_urlopen(monkeypatch, _SlowResponse())
+    with pytest.raises(ValueError, match=match):
+        load_cifar10(tmp_path, **{"download": True, **kwargs})
+    assert calls == [] and list(tmp_path.iterdir()) == []
+
+
+def test_root_that_is_a_file(tmp_path):
+    (tmp_path / "data").write_text("x")
+    with pytest.raises(NotADirectoryError, match="data' is a file"):
+        load_cifar10(tmp_path / "data", download=True)
+    with pytest.raises(TypeError, match="root must be a folder path"):
+        load_cifar10(None)
+
+
+def test_stray_file_blocking_the_extraction_is_named_not_removed(monkeypatch, archive_bytes, tmp_path):
+    (tmp_path / "cifar-10-python.tar.gz").write_bytes(archive_bytes)
+    (tmp_path / "cifar-10-batches-py").write_text("notes")
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("the archive was opened although it cannot be put in place")
+
+    monkeypatch.setattr(tarfile, "open", no_extraction)
+    for _ in range(2):
+        with pytest.raises(FileExistsError, match=r"cifar-10-batches-py' is in the way.*a folder"):
+            load_cifar10(tmp_path)
+    assert (tmp_path / "cifar-10-batches-py").read_text() == "notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar-10-batches-py", "cifar-10-python.tar.gz"]
+
+
+def test_folder_blocking_the_download_is_named_before_downloading(monkeypatch, tmp_path):
+    (tmp_path / "cifar-10-python.tar.gz").mkdir()
+    calls = _fake_urlopen(monkeypatch, _SlowResponse())
+    with pytest.raises(FileExistsError, match=r"cifar-10-python.tar.gz' is in the way.*a regular file"):
+        load_cifar10(tmp_path, download=True)
+    assert calls == []
+
+
+def _write_labels(tmp_path, labels):
+    out = tmp_path / "cifar-10-batches-py"
+    out.mkdir(exist_ok=True)
+    _py2_dump({"data": np.zeros((len(labels), 3072), np.uint8), "labels": labels}, out / "test_batch")
+
+
+def test_float_labels_must_be_integral(tmp_path):
+    _write_labels(tmp_path, [0.0, 3.7])
+    with pytest.raises(DatasetFileError, match=r"test_batch: 'labels' must be integers; got .* 3\.7"):
+        load_cifar10(tmp_path, split="test")
+    _write_labels(tmp_path, [0.0, 3.0, 12.0])
+    with pytest.raises(DatasetFileError, match=r"ints in 0\.\.9"):
+        load_cifar10(tmp_path, split="test")
+    _write_labels(tmp_path, [True, False])
+    with pytest.raises(DatasetFileError, match="not a list of ints"):
+        load_cifar10(tmp_path, split="test")
+    # Whole numbers stored as floats are read as they are.
+    _write_labels(tmp_path, [0.0, 3.0])
+    assert load_cifar10(tmp_path, split="test")[1].tolist() == [0, 3]
+
+
+@pytest.mark.parametrize("present", ["train", "test"])
+def test_missing_split_folder_is_named(tmp_path, present):
+    folder = tmp_path / "cifar10-jpeg" / present / "cat"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (32, 32)).save(folder / "0.png")
+    absent = "test" if present == "train" else "train"
+    for split in ("train", "test"):
+        match = rf"cifar10-jpeg/{absent}' is missing beside .*cifar10-jpeg/{present}'"
+        with pytest.raises(FileNotFoundError, match=match):
+            load_cifar10(tmp_path, split=split, classes=["cat"])
+
+
+def test_image_folder_archive_skips_hidden_members_and_names_a_missing_split(jpeg_root, tmp_path):
+    with tarfile.open(tmp_path / "cifar10-jpeg.tar.gz", "w:gz") as tar:
+        tar.add(jpeg_root / "cifar10-jpeg" / "train", arcname="cifar10-jpeg/train")
+        # What macOS tar adds beside every file, and a notebook's checkpoint folder: not images.
+        junk = tarfile.TarInfo("cifar10-jpeg/train/cat/._0000.png")
+        junk.size = 4
+        tar.addfile(junk, io.BytesIO(b"junk"))
+        hidden = tarfile.TarInfo("cifar10-jpeg/train/.ipynb_checkpoints/0000.png")
+        hidden.size = 4
+        tar.addfile(hidden, io.BytesIO(b"junk"))
+    X, y = load_cifar10(tmp_path, split="train", classes=["cat"])
+    X_ref, _ = load_cifar10(jpeg_root, split="train", classes=["cat"])
+    np.testing.assert_array_equal(X, X_ref)
+    with pytest.raises(FileNotFoundError, match=r"holds no images .* under cifar10-jpeg/test/"):
+        load_cifar10(tmp_path, split="test", classes=["cat"])

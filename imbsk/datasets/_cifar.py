@@ -2,12 +2,16 @@
 
 import codecs
 import hashlib
+import http.client
+import math
 import numbers
 import os
 import pickle
+import re
 import shutil
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -34,6 +38,12 @@ _ARCHIVE = "cifar-10-python.tar.gz"
 _JPEG_DIR = "cifar10-jpeg"
 _JPEG_ARCHIVE = "cifar10-jpeg.tar.gz"
 _SPLIT_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+
+# A socket that stays silent this long ends the download even when the overall deadline is further away.
+_READ_TIMEOUT = 60.0
+# Small reads (read1 returns what has arrived) let the overall deadline be checked often, even when the
+# server trickles bytes.
+_READ_SIZE = 1 << 16
 
 # The official batches hold only dicts, lists, str/bytes, ints and numpy arrays; arrays are the only
 # objects rebuilt through globals. numpy 2 pickles name the private module ``numpy._core``. None of these
@@ -93,6 +103,28 @@ def _safe_unpickle(path):
         raise DatasetFileError(f"Cannot read CIFAR batch file {path}: {type(exc).__name__}: {exc}") from exc
 
 
+def _integer_labels(labels, path):
+    """Return ``labels`` as int64, refusing anything a cast would silently change (3.7 -> 3, True -> 1)."""
+    try:
+        arr = np.asarray(labels)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise DatasetFileError(f"CIFAR batch file {path}: 'labels' is not a list of ints.") from exc
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            value = arr.ravel()[np.flatnonzero(bad.ravel())[0]].item()
+            raise DatasetFileError(
+                f"CIFAR batch file {path}: 'labels' must be integers; got the non-integral value {value!r}."
+            )
+        # Out-of-range values are refused just below; clipping first keeps the cast from overflowing.
+        arr = arr.clip(-1, 10)
+    elif arr.dtype.kind not in "iu":
+        raise DatasetFileError(
+            f"CIFAR batch file {path}: 'labels' is not a list of ints (got values of dtype {arr.dtype})."
+        )
+    return arr.astype(np.int64)
+
+
 def _read_batch(path):
     """Return (data uint8 (n, 3072), labels int64 (n,)) from one official batch file, validated."""
     obj = _safe_unpickle(path)
@@ -104,10 +136,7 @@ def _read_batch(path):
     if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == 3072):
         desc = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
         raise DatasetFileError(f"CIFAR batch file {path}: 'data' must be a uint8 array of shape (n, 3072); got {desc}.")
-    try:
-        labels = np.asarray(labels, dtype=np.int64)
-    except (TypeError, ValueError) as exc:
-        raise DatasetFileError(f"CIFAR batch file {path}: 'labels' is not a list of ints.") from exc
+    labels = _integer_labels(labels, path)
     if labels.shape != (len(data),) or (labels.size and (labels.min() < 0 or labels.max() > 9)):
         raise DatasetFileError(
             f"CIFAR batch file {path}: 'labels' must hold {len(data)} ints in 0..9; got shape {labels.shape}."
@@ -142,6 +171,9 @@ def _extract(archive, root):
     """Extract a tar archive into ``root`` with tarfile's "data" filter, all or nothing."""
     if not hasattr(tarfile, "data_filter"):
         raise RuntimeError("Safe archive extraction needs tarfile's 'data' filter (Python >= 3.10.12 / 3.11.4).")
+    # Checked first: with a stray file in the way, the folder could never be put in place, and every
+    # call would extract the whole archive only to throw it away.
+    _refuse_blocked(Path(root) / _BATCHES_DIR, True, f"extracting {archive}")
     try:
         tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=root))
     except OSError as exc:
@@ -160,7 +192,7 @@ def _extract(archive, root):
         if not extracted.is_dir():
             raise DatasetFileError(f"Archive {archive} has no {_BATCHES_DIR}/ folder.")
         target = Path(root) / _BATCHES_DIR
-        if not target.exists():
+        if not os.path.lexists(target):
             # Renaming the finished folder into place means an interrupted extraction never leaves a
             # half-filled cifar-10-batches-py/ behind for the next call to trust.
             os.replace(extracted, target)
@@ -168,22 +200,81 @@ def _extract(archive, root):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _download(url, dest, md5):
-    """Fetch ``url`` to ``dest``, checking its MD5 before the file appears under its final name."""
-    part = dest.with_name(dest.name + ".part")
-    digest = hashlib.md5(usedforsecurity=False)
+class _DeadlineError(TimeoutError):
+    pass
+
+
+def _download(url, dest, md5, timeout):
+    """Fetch ``url`` to ``dest`` within ``timeout`` seconds, checking its MD5 before it gets its final name.
+
+    The bytes go to a hidden temporary file beside ``dest`` (never an existing file), which is removed
+    on any failure, Ctrl-C included.
+    """
+    deadline = time.monotonic() + timeout
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as f:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                f.write(chunk)
-    except (urllib.error.URLError, OSError) as exc:
+        fd, part = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    except OSError as exc:
+        raise OSError(f"Cannot download into {str(dest.parent)!r}: {exc}") from exc
+    part = Path(part)
+    digest = hashlib.md5(usedforsecurity=False)
+    read_timeout = min(_READ_TIMEOUT, timeout)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            try:
+                with urllib.request.urlopen(url, timeout=read_timeout) as response:
+                    read = getattr(response, "read1", None) or response.read
+                    while chunk := read(_READ_SIZE):
+                        digest.update(chunk)
+                        f.write(chunk)
+                        if time.monotonic() > deadline:
+                            raise _DeadlineError(f"{f.tell()} bytes received in {timeout} s")
+                    headers = getattr(response, "headers", None)
+                    length = headers.get("Content-Length") if headers is not None else None
+                # read1 reports a connection closed early as a normal end; without an MD5 to check, the
+                # announced length is what shows that the archive is cut short.
+                if length is not None and length.isdigit() and f.tell() < int(length):
+                    raise OSError(f"the connection closed after {f.tell()} of {int(length)} bytes")
+            except TimeoutError as exc:
+                why = str(exc) if isinstance(exc, _DeadlineError) else f"the server sent nothing for {read_timeout} s"
+                raise TimeoutError(
+                    f"Downloading {url} did not finish within timeout={timeout} s ({why}); pass a larger "
+                    "timeout, or put the archive into the data folder yourself."
+                ) from exc
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                raise OSError(f"Downloading {url} failed: {type(exc).__name__}: {exc}") from exc
+        if md5 is not None and digest.hexdigest() != md5.lower():
+            raise DatasetFileError(f"Checksum mismatch for {url}: expected MD5 {md5}, got {digest.hexdigest()}.")
+        os.replace(part, dest)
+    except BaseException:
         part.unlink(missing_ok=True)
-        raise OSError(f"Downloading {url} failed: {exc}") from exc
-    if md5 is not None and digest.hexdigest() != md5.lower():
-        part.unlink(missing_ok=True)
-        raise DatasetFileError(f"Checksum mismatch for {url}: expected MD5 {md5}, got {digest.hexdigest()}.")
-    os.replace(part, dest)
+        raise
+
+
+def _check_download_args(download, url, md5, timeout):
+    if not isinstance(download, bool | np.bool_):
+        raise ValueError(f"download must be True or False; got {download!r}.")
+    if not isinstance(url, str) or not url:
+        raise ValueError(f"url must be a non-empty string; got {url!r}.")
+    # Checked before anything is fetched: a mistyped checksum would otherwise surface only after a
+    # complete download, as a mismatch.
+    if md5 is not None and not (isinstance(md5, str) and re.fullmatch(r"[0-9a-fA-F]{32}", md5)):
+        raise ValueError(f"md5 must be None or 32 hexadecimal digits; got {md5!r}.")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, numbers.Real)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ValueError(f"timeout must be a positive, finite number of seconds; got {timeout!r}.")
+
+
+def _refuse_blocked(path, want_dir, what):
+    """Raise if something of the wrong kind sits at ``path``; it is the user's, so it is never removed."""
+    if os.path.lexists(path) and not (path.is_dir() if want_dir else path.is_file()):
+        kind = "a folder" if want_dir else "a regular file"
+        raise FileExistsError(
+            f"{str(path)!r} is in the way: {what} needs it to be {kind} or absent. Move or rename it."
+        )
 
 
 def _find_batches(root):
@@ -195,13 +286,22 @@ def _find_batches(root):
 
 
 def _find_jpeg(root, split):
+    """Return the split's image folder (or None) and a note naming a split folder found missing."""
+    other = "test" if split == "train" else "train"
+    note = None
     for base in (root / _JPEG_DIR, root):
-        if (base / split).is_dir() and (base / ("test" if split == "train" else "train")).is_dir():
-            return base / split
-    return None
+        has_split, has_other = (base / split).is_dir(), (base / other).is_dir()
+        if has_split and has_other:
+            return base / split, None
+        if note is None and has_split != has_other:
+            found, missing = (base / split, base / other) if has_split else (base / other, base / split)
+            note = f"{str(missing)!r} is missing beside {str(found)!r}; the image-folder layout needs both"
+    return None, note
 
 
-def load_cifar10(root, split="train", classes=None, download=False, *, url=CIFAR10_URL, md5=CIFAR10_MD5):
+def load_cifar10(
+    root, split="train", classes=None, download=False, *, url=CIFAR10_URL, md5=CIFAR10_MD5, timeout=3600.0
+):
     """Load CIFAR-10, or a subset of its classes, as uint8 images.
 
     ``root`` is searched, in this order, for:
@@ -211,7 +311,9 @@ def load_cifar10(root, split="train", classes=None, download=False, *, url=CIFAR
     2. ``cifar-10-python.tar.gz``, which is extracted into ``root`` on first use;
     3. ``cifar10-jpeg/{train,test}/<class>/`` image folders (or ``root/{train,test}/<class>/``);
     4. ``cifar10-jpeg.tar.gz``, read directly without extracting;
-    5. with ``download=True``, the archive at ``url``, checked against ``md5`` and extracted.
+    5. with ``download=True``, the archive at ``url``, checked against ``md5`` and extracted. The
+       archive is written under a temporary name and renamed only once complete and checked; on any
+       failure or interruption the partial file is removed.
 
     The official batch files are pickles. They are read with an unpickler that only rebuilds dicts,
     lists, strings, numbers and numpy arrays, so a file crafted to run code raises
@@ -231,7 +333,11 @@ def load_cifar10(root, split="train", classes=None, download=False, *, url=CIFAR
     url : str, default=CIFAR10_URL
         Where to download the archive from.
     md5 : str or None, default=CIFAR10_MD5
-        Expected MD5 of the downloaded archive; ``None`` skips the check.
+        Expected MD5 of the downloaded archive (32 hexadecimal digits); ``None`` skips the check.
+    timeout : float, default=3600.0
+        Deadline in seconds for the whole download (the official archive is about 170 MB). The download
+        also ends when the server sends nothing for ``min(60, timeout)`` seconds. Only used when
+        downloading.
 
     Returns
     -------
@@ -244,12 +350,24 @@ def load_cifar10(root, split="train", classes=None, download=False, *, url=CIFAR
     Raises
     ------
     FileNotFoundError
-        If no data is found in ``root`` and ``download`` is False.
+        If no data is found in ``root`` and ``download`` is False; the message names a split folder
+        that is missing.
+    FileExistsError
+        If a file (not a folder) named ``cifar-10-batches-py`` sits where the archive must be
+        extracted, or a folder named ``cifar-10-python.tar.gz`` where it must be downloaded. Nothing
+        is removed; the message names the path.
+    NotADirectoryError
+        If ``root`` is an existing file.
     DatasetFileError
-        If a file is truncated, corrupt, fails its checksum or is an unsafe archive; the message
-        names the file. :class:`UnsafePickleError` (a subclass) for a pickle that tries to run code.
+        If a file is truncated, corrupt, fails its checksum, is an unsafe archive or holds labels
+        that are not integers; the message names the file. :class:`UnsafePickleError` (a subclass)
+        for a pickle that tries to run code.
+    TimeoutError
+        If the download does not finish within ``timeout`` seconds.
+    OSError
+        If the download fails for another reason; the message names the URL.
     ValueError
-        If ``split`` or ``classes`` is invalid.
+        If ``split``, ``classes``, ``download``, ``url``, ``md5`` or ``timeout`` is invalid.
 
     Examples
     --------
@@ -258,10 +376,15 @@ def load_cifar10(root, split="train", classes=None, download=False, *, url=CIFAR
     >>> X.shape, X.dtype, y[:5]  # doctest: +SKIP
     ((10000, 3, 32, 32), dtype('uint8'), array([1, 0, 0, 1, 0]))
     """
-    if split not in _SPLIT_FILES:
+    if not isinstance(root, str | os.PathLike):
+        raise TypeError(f"root must be a folder path (str or path-like); got {type(root).__name__} {root!r}.")
+    if not isinstance(split, str) or split not in _SPLIT_FILES:
         raise ValueError(f"split must be 'train' or 'test'; got {split!r}.")
     wanted = _check_classes(classes)
+    _check_download_args(download, url, md5, timeout)
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"CIFAR-10 root {str(root)!r} is a file, not a folder.")
     if not root.is_dir() and not download:
         raise FileNotFoundError(f"CIFAR-10 root {str(root)!r} does not exist or is not a directory.")
 
@@ -271,20 +394,24 @@ def load_cifar10(root, split="train", classes=None, download=False, *, url=CIFAR
         batches = _find_batches(root)
     if batches is None:
         names = [CIFAR10_CLASSES[i] for i in wanted]
-        jpeg = _find_jpeg(root, split)
+        jpeg, note = _find_jpeg(root, split)
         if jpeg is not None:
             return load_image_folder(jpeg, classes=names)
         if (root / _JPEG_ARCHIVE).is_file():
             return _load_image_archive(root / _JPEG_ARCHIVE, f"{_JPEG_DIR}/{split}", classes=names)
     if batches is None and download:
         root.mkdir(parents=True, exist_ok=True)
-        _download(url, root / _ARCHIVE, md5)
+        # Both checked before the download, which is the slow part.
+        _refuse_blocked(root / _ARCHIVE, False, f"downloading {url}")
+        _refuse_blocked(root / _BATCHES_DIR, True, f"extracting {_ARCHIVE}")
+        _download(url, root / _ARCHIVE, md5, timeout)
         _extract(root / _ARCHIVE, root)
         batches = _find_batches(root)
     if batches is None:
+        found = f": {note}." if note else "."
         raise FileNotFoundError(
-            f"No CIFAR-10 data in {str(root)!r}: expected {_BATCHES_DIR}/, {_ARCHIVE}, {_JPEG_DIR}/ or "
-            f"{_JPEG_ARCHIVE}. Pass download=True to fetch the official archive."
+            f"No CIFAR-10 {split} data in {str(root)!r}{found} Expected {_BATCHES_DIR}/, {_ARCHIVE}, "
+            f"{_JPEG_DIR}/{{train,test}}/ or {_JPEG_ARCHIVE}. Pass download=True to fetch the official archive."
         )
 
     lookup = np.full(10, -1, dtype=np.int64)
