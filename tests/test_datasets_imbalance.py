@@ -185,3 +185,89 @@ def test_long_tailed_counts_edge_cases():
         long_tailed_counts([5, 5], 2, profile="linear")
     with pytest.raises(ValueError, match="imbalance_ratio"):
         make_long_tailed(np.zeros(4), [0, 0, 1, 1], imbalance_ratio=0)
+
+
+def test_large_ratios_keep_one_sample_of_every_class():
+    y = np.repeat([0, 1, 2], [100, 50, 20])
+    _, y_res = make_imbalance(np.zeros(y.size), y, imbalance_ratio=1000, random_state=0)
+    assert np.bincount(y_res).tolist() == [100, 1, 1]
+    y2 = np.repeat([0, 1], 100)
+    _, y_res = make_imbalance(np.zeros(200), y2, sampling_strategy=0.001, random_state=0)
+    assert np.bincount(y_res).tolist() == [100, 1]
+    y10 = np.repeat(np.arange(10), 10)
+    _, y_lt = make_long_tailed(np.zeros(y10.size), y10, imbalance_ratio=100)
+    expected = [max(1, math.floor(10 * 100 ** (-i / 9))) for i in range(10)]
+    assert np.bincount(y_lt).tolist() == expected and min(expected) == 1
+    assert long_tailed_counts([5] * 4, imbalance_ratio=10, profile="step").tolist() == [5, 5, 1, 1]
+    # A class with no samples still has none.
+    assert long_tailed_counts([100, 0, 100], imbalance_ratio=1000).tolist() == [100, 0, 1]
+
+
+def test_a_dict_may_drop_a_class_explicitly():
+    y = np.repeat([0, 1, 2], 10)
+    _, y_res = make_imbalance(np.zeros(30), y, sampling_strategy={1: 0}, random_state=0)
+    assert sorted(set(y_res.tolist())) == [0, 2] and y_res.size == 20
+    with pytest.raises(ValueError, match="keeps no sample at all"):
+        make_imbalance(np.zeros(30), y, sampling_strategy={0: 0, 1: 0, 2: 0})
+
+
+@pytest.mark.parametrize(
+    "counts, match",
+    [
+        ([-5, 10], r"whole numbers >= 0; got -5"),
+        ([2.5, 10], r"whole numbers >= 0; got 2.5"),
+        ([float("nan"), 10], r"whole numbers >= 0; got nan"),
+        (["5", "10"], "whole numbers; got values of dtype <U2"),
+        ([True, False], "whole numbers; got values of dtype bool"),
+        ([], r"non-empty 1-D .* shape \(0,\)"),
+        ([[5, 10]], r"non-empty 1-D .* shape \(1, 2\)"),
+    ],
+)
+def test_long_tailed_counts_refuses_bad_counts(counts, match):
+    with pytest.raises(ValueError, match=match):
+        long_tailed_counts(counts, 10)
+
+
+def test_long_tailed_counts_accepts_whole_floats():
+    assert long_tailed_counts([100.0, 100.0], 10).tolist() == [100, 10]
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (["a", 1, "a", 1], r"y mixes string and non-string labels \(for example 'a' and 1\)"),
+        (np.array([1, "a", 1, "a"], dtype=object), "y mixes string and non-string labels"),
+        ([0, 1, None, 1], r"y holds None \(first at position 2\)"),
+    ],
+)
+def test_mixed_or_missing_labels_are_refused(y, match):
+    with pytest.raises(ValueError, match=match):
+        make_imbalance(np.zeros(4), y, imbalance_ratio=2)
+    with pytest.raises(ValueError, match=match):
+        make_long_tailed(np.zeros(4), y)
+
+
+def test_empty_input_is_refused():
+    for kwargs in ({"imbalance_ratio": 2}, {"sampling_strategy": {}}, {"sampling_strategy": 0.5}):
+        with pytest.raises(ValueError, match="y is empty: make_imbalance needs at least one sample"):
+            make_imbalance(np.zeros((0, 3, 4, 4)), [], **kwargs)
+    with pytest.raises(ValueError, match="y is empty: make_long_tailed needs at least one sample"):
+        make_long_tailed(np.zeros((0, 3, 4, 4)), np.array([], dtype=int))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"sampling_strategy": {1: 2.5}}, r"whole number of samples >= 0 .* got 2.5 for class 1"),
+        ({"sampling_strategy": lambda y: [1]}, "callable sampling_strategy must return a dict .*; got list"),
+        ({"imbalance_ratio": 2, "return_indices": "yes"}, "return_indices must be True or False"),
+    ],
+)
+def test_invalid_strategy_values(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_imbalance(np.zeros(40), np.repeat([0, 1], 20), **kwargs)
+
+
+def test_whole_float_counts_in_a_dict_are_accepted():
+    _, y_res = make_imbalance(np.zeros(40), np.repeat([0, 1], 20), sampling_strategy={1: 4.0}, random_state=0)
+    assert np.bincount(y_res).tolist() == [20, 4]
