@@ -103,3 +103,39 @@ def test_bad_arguments_name_the_parameter(kwargs, match):
     params = {"kind": "overlapping", "n_samples": 200, "imbalance_ratio": 10, **kwargs}
     with pytest.raises(ValueError, match=match):
         make_toy_2d(**params)
+
+
+def test_huge_ratio_gives_an_answer_not_a_hang():
+    # The smallest valid n_samples used to be searched one by one, which never ends once n + 1 == n in
+    # floating point.
+    with pytest.raises(ValueError, match=r"n_samples=10 is too small .* at least about 5e\+299"):
+        make_toy_2d(n_samples=10, imbalance_ratio=1e300)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ((-1, 5), r"n_majority must be an integer >= 0; got -1"),
+        ((5, 2.5), r"n_minority must be an integer >= 0; got 2.5"),
+        ((5, True), r"n_minority must be an integer >= 0; got True"),
+    ],
+)
+def test_sample_refuses_bad_counts(args, match):
+    with pytest.raises(ValueError, match=match):
+        ToyTask("overlapping").sample(*args)
+
+
+@pytest.mark.parametrize("kind", ["separable", "overlapping"])
+def test_densities_refuse_bad_points_and_labels(kind):
+    task = ToyTask(kind)
+    # Six numbers are not three points: reshaping them would silently give a wrong answer.
+    with pytest.raises(ValueError, match=r"X must have shape \(n_samples, 2\).*got shape \(2, 3\)"):
+        task.log_density(np.zeros((2, 3)), 0)
+    with pytest.raises(ValueError, match=r"got shape \(4,\)"):
+        task.bayes_predict(np.zeros(4))
+    with pytest.raises(ValueError, match=r"label must be 0 \(majority\) or 1 \(minority\); got 2"):
+        task.log_density(np.zeros((1, 2)), 2)
+    with pytest.raises(ValueError, match=r"resolution must be an integer >= 2; got 1"):
+        task.bayes_balanced_accuracy(resolution=1)
+    # One point as a pair is still accepted.
+    assert task.log_density([0.0, 0.0], 0).shape == (1,)

@@ -7,6 +7,7 @@ plain classifier collapses toward the majority as the ratio grows. Because the d
 Bayes-optimal balanced accuracy of each task is computable: the ceiling for every toy benchmark.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -102,6 +103,9 @@ class ToyTask:
         X : ndarray of shape (n_majority + n_minority, 2), float64
         y : ndarray of shape (n_majority + n_minority,), int64
         """
+        for name, n in (("n_majority", n_majority), ("n_minority", n_minority)):
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+                raise ValueError(f"{name} must be an integer >= 0; got {n!r}.")
         rng = check_random_state(random_state)
         X = np.vstack([self._sample_class(0, n_majority, rng), self._sample_class(1, n_minority, rng)])
         y = np.repeat(np.array([0, 1], dtype=np.int64), [n_majority, n_minority])
@@ -114,14 +118,17 @@ class ToyTask:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, 2)
+        X : array-like of shape (n_samples, 2) or (2,)
+            Points; a 1-D pair is one point.
         label : {0, 1}
 
         Returns
         -------
         log_p : ndarray of shape (n_samples,)
         """
-        X = np.asarray(X, dtype=float).reshape(-1, 2)
+        X = _check_points(X)
+        if isinstance(label, bool) or label not in (0, 1):
+            raise ValueError(f"label must be 0 (majority) or 1 (minority); got {label!r}.")
         if self.kind == "separable":
             uv = X @ _rotation(_ANGLE)  # inverse rotation: rows times R == R^T applied to each row
             (u0, u1), (v0, v1) = _BOXES[label]
@@ -166,6 +173,8 @@ class ToyTask:
         score : float
             ``(P(correct | y=0) + P(correct | y=1)) / 2`` for :meth:`bayes_predict`.
         """
+        if isinstance(resolution, bool) or not isinstance(resolution, numbers.Integral) or resolution < 2:
+            raise ValueError(f"resolution must be an integer >= 2; got {resolution!r}.")
         if self.kind == "separable":
             return 1.0
         lim = 7.0
@@ -177,6 +186,28 @@ class ToyTask:
         p1 = np.exp(self.log_density(grid, 1)) * cell
         pred1 = p1 > p0
         return float(0.5 * (p0[~pred1].sum() / p0.sum() + p1[pred1].sum() / p1.sum()))
+
+
+def _check_points(X):
+    """``X`` as float points of shape (n, 2); a 1-D pair is one point. Other shapes are refused, not reshaped."""
+    try:
+        X = np.asarray(X, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"X must be numeric points of shape (n_samples, 2); got {exc}.") from exc
+    if X.shape == (2,):
+        return X.reshape(1, 2)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (n_samples, 2) (or (2,) for one point); got shape {X.shape}.")
+    return X
+
+
+def _min_samples(ratio):
+    """Smallest n_samples for which ``round(n / (1 + ratio))`` is at least 1, as _check_count_split computes."""
+    need = max(2, math.floor(0.5 * (1 + ratio)))
+    while round(need / (1 + ratio)) < 1:
+        # For huge ratios, need + 1 gives the same float quotient; stepping to the next float ends the loop.
+        need = max(need + 1, int(math.nextafter(float(need), math.inf)))
+    return need
 
 
 def _check_count_split(n_samples, imbalance_ratio):
@@ -191,12 +222,11 @@ def _check_count_split(n_samples, imbalance_ratio):
         raise ValueError(f"imbalance_ratio must be a finite number >= 1; got {imbalance_ratio!r}.")
     n_minority = int(round(n_samples / (1 + imbalance_ratio)))
     if n_minority < 1 or n_samples - n_minority < 1:
-        need = max(2, int(np.floor(0.5 * (1 + imbalance_ratio))))
-        while int(round(need / (1 + imbalance_ratio))) < 1:
-            need += 1
+        need = _min_samples(imbalance_ratio)
         raise ValueError(
             f"n_samples={n_samples} is too small to hold one minority sample at "
-            f"imbalance_ratio={imbalance_ratio}; n_samples must be at least {need}."
+            f"imbalance_ratio={imbalance_ratio}; n_samples must be at least "
+            f"{need if need < 10**15 else f'about {need:.3g}'}."
         )
     return int(n_samples) - n_minority, n_minority
 
