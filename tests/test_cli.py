@@ -2,9 +2,14 @@ import csv
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+import imbsk.demos
+import imbsk.demos._output
+import imbsk.demos._toy
 from imbsk.cli import main
+from imbsk.demos import min_toy_samples, toy_output_files
 
 
 def test_demo_toy_writes_table_csv_and_figures(tmp_path, capsys):
@@ -42,3 +47,155 @@ def test_bad_values_give_one_line_errors(tmp_path, capsys):
 def test_python_dash_m_entry_point():
     res = subprocess.run([sys.executable, "-m", "imbsk", "--version"], capture_output=True, text=True, check=True)
     assert res.stdout.startswith("imbsk ")
+
+SMALL_TOY = ["--n-samples", "400", "--ratios", "1", "--cv", "2", "--no-progress"]
+
+
+class Trained(Exception):
+    """Raised by a stand-in for the first fit: the run got past every check."""
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Make the toy demo's work (the Bayes ceilings, then the cross-validations) raise Trained."""
+    def fail(*args, **kwargs):
+        raise Trained
+
+    class Task(imbsk.demos._toy.ToyTask):
+        bayes_balanced_accuracy = fail
+
+    monkeypatch.setattr(imbsk.demos._toy, "ToyTask", Task)
+    monkeypatch.setattr(imbsk.demos._toy, "cross_validate", fail)
+
+
+@pytest.mark.parametrize("plots", [True, False])
+def test_existing_output_files_stop_the_run_before_any_fit(tmp_path, capsys, no_training, plots):
+    name = toy_output_files(plots)[-1]
+    (tmp_path / name).write_text("mine")
+    argv = ["demo", "toy", "--out", str(tmp_path), *SMALL_TOY] + ([] if plots else ["--no-plots"])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert name in err and "--overwrite" in err and "Traceback" not in err
+    assert (tmp_path / name).read_text() == "mine"
+    # --overwrite lets the run start (the stand-in fit raises), and files of other names never block it.
+    with pytest.raises(Trained):
+        main(argv + ["--overwrite"])
+    (tmp_path / name).unlink()
+    (tmp_path / "notes.txt").write_text("mine")
+    if not plots:
+        (tmp_path / "grid_knn_none.png").write_text("mine")  # a figure a --no-plots run does not write
+    with pytest.raises(Trained):
+        main(argv)
+
+
+def test_out_that_is_a_file_or_unwritable_is_refused_before_any_fit(tmp_path, capsys, no_training, monkeypatch):
+    target = tmp_path / "results.txt"
+    target.write_text("mine")
+    assert main(["demo", "toy", "--out", str(target), *SMALL_TOY]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert main(["demo", "toy", "--out", str(target / "sub"), *SMALL_TOY]) == 2
+    assert "a file" in capsys.readouterr().err
+    assert target.read_text() == "mine"
+    # Running as root bypasses permission bits, so a refusal is simulated.
+    monkeypatch.setattr(imbsk.demos._output.os, "access", lambda path, mode: False)
+    assert main(["demo", "toy", "--out", str(tmp_path / "new"), *SMALL_TOY]) == 2
+    assert "no permission" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_ctrl_c_stops_the_run_with_status_130(tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    class Task(imbsk.demos._toy.ToyTask):
+        def bayes_balanced_accuracy(self):  # the exact ceiling takes seconds and is not tested here
+            return 1.0
+
+    # Inside the demo's own loop: the interrupt must not be taken for a failed fit and skipped.
+    monkeypatch.setattr(imbsk.demos._toy, "ToyTask", Task)
+    monkeypatch.setattr(imbsk.demos._toy, "cross_validate", interrupted)
+    assert main(["demo", "toy", "--out", str(tmp_path / "a"), *SMALL_TOY]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "imbsk: interrupted" and not (tmp_path / "a").exists()
+    monkeypatch.setattr(imbsk.demos, "run_cifar_demo", interrupted)
+    assert main(["demo", "cifar", "--data", str(tmp_path), "--quick"]) == 130
+    assert capsys.readouterr().err.strip() == "imbsk: interrupted"
+
+
+def test_too_few_samples_is_one_error_with_the_minimum(tmp_path, capsys, recwarn, no_training):
+    assert main(["demo", "toy", "--out", str(tmp_path), "--n-samples", "10", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    need = min_toy_samples([1, 10, 100], 5)
+    assert "n_samples=10 is too small" in err and f"at least {need}" in err
+    assert len(recwarn) == 0
+    assert main(["demo", "toy", "--out", str(tmp_path), "--n-samples", str(need - 1), "--no-progress"]) == 2
+    with pytest.raises(Trained):
+        main(["demo", "toy", "--out", str(tmp_path), "--n-samples", str(need), "--no-progress"])
+
+
+@pytest.mark.parametrize("ratios, cv", [([1, 10, 100], 5), ([100], 2), ([1], 5), ([3.5, 40], 3)])
+def test_min_toy_samples_is_the_least_that_fills_every_fold(ratios, cv):
+    from sklearn.model_selection import StratifiedKFold
+
+    from imbsk.datasets import make_toy_2d
+
+    def fits(n):
+        for ratio in ratios:
+            _, y = make_toy_2d("separable", n_samples=n, imbalance_ratio=ratio, random_state=0)
+            for train, test in StratifiedKFold(cv).split(y, y):
+                # SMOTE's 5 neighbours need 6 samples of each class to train on; each test fold needs both.
+                if min(np.bincount(y[train], minlength=2)) < 6 or min(np.bincount(y[test], minlength=2)) < 1:
+                    return False
+        return True
+
+    need = min_toy_samples(ratios, cv)
+    assert fits(need) and not fits(need - 1)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["toy", "--cv", "1"], "--cv: expected an integer >= 2"),
+        (["toy", "--n-jobs", "0"], "--n-jobs: expected a non-zero integer"),
+        (["toy", "--random-state", "-1"], "--random-state: expected an integer in 0 .. 2**32 - 1"),
+        (["toy", "--ratios", "inf"], "--ratios: expected a number >= 1 (finite)"),
+        (["toy", "--ratios", "10", "10"], "--ratios: a ratio is repeated"),
+        (["toy", "--connect-timeout", "2"], "--connect-timeout: only with --scheduler"),
+        (["toy", "--scheduler", "tcp://x:1", "--connect-timeout", "0"], "expected a positive number of seconds"),
+        (["cifar", "--data", "d", "--cv", "1"], "--cv: expected 0 (no cross-validation) or an integer >= 2"),
+        (["cifar", "--data", "d", "--classes", "12", "5"], "'12' is not a CIFAR-10 class; use a name or index: "
+                                                           "0 airplane, 1 automobile"),
+        (["cifar", "--data", "d", "--classes", "cat"], "--classes: expected exactly two different"),
+        (["cifar", "--data", "d", "--classes", "cat", "3"], "--classes: expected exactly two different"),
+        (["cifar", "--data", "d", "--long-tailed", "10", "--classes", "cat"], "expected two or more"),
+        (["cifar", "--data", "d", "--long-tailed", "10", "--ratio", "5"], "--ratio: not allowed with --long-tailed"),
+    ],
+)
+def test_bad_arguments_exit_2_before_any_work(argv, message, capsys, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("the demo started")
+
+    monkeypatch.setattr(imbsk.demos, "run_toy_demo", fail)
+    monkeypatch.setattr(imbsk.demos, "run_cifar_demo", fail)
+    with pytest.raises(SystemExit) as info:
+        main(["demo", *argv])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unreachable_scheduler_is_one_line_and_quick(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port nothing listens on once the socket is closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    status = main(["demo", "toy", "--out", str(tmp_path / "out"), *SMALL_TOY, "--scheduler",
+                   f"tcp://127.0.0.1:{port}", "--connect-timeout", "0.5"])
+    assert status == 2 and time.perf_counter() - start < 15
+    err = capsys.readouterr().err
+    assert f"could not connect to the Dask scheduler at 'tcp://127.0.0.1:{port}' within connect_timeout=0.5 s" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

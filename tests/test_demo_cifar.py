@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import imbsk.demos._cifar
 from imbsk.cli import main
 from imbsk.datasets import downsample_images
+from imbsk.demos import cifar_output_files, run_cifar_demo
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +50,11 @@ def test_cross_validation_column(tiny_cifar, tmp_path):
 
 
 def test_wrong_data_path_is_one_clear_line(tmp_path, capsys):
-    assert main(["demo", "cifar", "--data", str(tmp_path / "nowhere"), "--quick"]) == 2
+    out = str(tmp_path / "out")
+    assert main(["demo", "cifar", "--data", str(tmp_path / "nowhere"), "--quick", "--out", out]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert main(["demo", "cifar", "--data", str(tmp_path), "--quick"]) == 2
-    assert "No CIFAR-10 data" in capsys.readouterr().err
+    assert main(["demo", "cifar", "--data", str(tmp_path), "--quick", "--out", out]) == 2
+    assert "No CIFAR-10 " in capsys.readouterr().err
 
 
 def test_downsample_averages_blocks():
@@ -59,3 +62,68 @@ def test_downsample_averages_blocks():
     np.testing.assert_array_equal(downsample_images(X, 2)[0, 0], [[2, 4], [10, 12]])
     with pytest.raises(ValueError, match="image_size must divide"):
         downsample_images(X, 3)
+
+
+class Reached(Exception):
+    """Raised by a stand-in for the next step: the run got past every check before it."""
+
+
+def _reached(*args, **kwargs):
+    raise Reached
+
+
+@pytest.mark.parametrize("plots", [True, False])
+def test_existing_output_files_stop_the_run_before_the_data_is_read(tiny_cifar, tmp_path, capsys, monkeypatch,
+                                                                     plots):
+    monkeypatch.setattr(imbsk.demos._cifar, "load_cifar_task", _reached)
+    name = cifar_output_files(plots)[-1]
+    (tmp_path / name).write_text("mine")
+    argv = ["demo", "cifar", "--data", str(tiny_cifar), "--quick", "--out", str(tmp_path), "--no-progress"]
+    argv += [] if plots else ["--no-plots"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert name in err and "--overwrite" in err
+    assert (tmp_path / name).read_text() == "mine"
+    with pytest.raises(Reached):
+        main(argv + ["--overwrite"])
+    (tmp_path / "out.txt").write_text("mine")
+    assert main(["demo", "cifar", "--data", str(tiny_cifar), "--out", str(tmp_path / "out.txt")]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_more_folds_than_minority_images_is_refused_before_any_fit(tiny_cifar, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(imbsk.demos._cifar, "cifar_remedies", _reached)
+    assert main(["demo", "cifar", "--data", str(tiny_cifar), "--quick", "--out", str(tmp_path / "out"), "--cv", "7",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "cv=7 folds need at least 7 training images of every class; dog has 6" in err
+    with pytest.raises(Reached):
+        run_cifar_demo(tiny_cifar, None, quick=True, cv=6, progress=False, verbose=False)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"device": "no-such-device"}, "device='no-such-device' is not a device"),
+        ({"max_epochs": 0}, "max_epochs must be a positive int"),
+        ({"cv": 1}, "cv must be 0"),
+        ({"ratio": 0.5}, "ratio must be a finite number >= 1"),
+        ({"long_tailed": 10, "ratio": 5}, "ratio .* is the imbalance of the two-class task"),
+        ({"classes": ["cat", 12]}, "12 is not a CIFAR-10 class; use a name or index: 0 airplane"),
+        ({"classes": ["cat", 3]}, "must not name a class twice"),
+        ({"classes": ["cat"]}, "exactly two"),
+    ],
+)
+def test_bad_settings_are_refused_before_the_data_is_read(tmp_path, monkeypatch, kwargs, message):
+    monkeypatch.setattr(imbsk.demos._cifar, "load_cifar_task", _reached)
+    with pytest.raises(ValueError, match=message):
+        run_cifar_demo(tmp_path, None, quick=True, progress=False, verbose=False, **kwargs)
+
+
+def test_missing_cuda_is_refused_before_the_data_is_read(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(imbsk.demos._cifar, "load_cifar_task", _reached)
+    assert main(["demo", "cifar", "--data", str(tmp_path), "--device", "cuda", "--out", str(tmp_path / "o")]) == 2
+    assert "device='cuda' but CUDA is not available" in capsys.readouterr().err

@@ -1,6 +1,16 @@
 """Runnable stories behind ``imbsk demo``: each function fits, scores, and writes tables and figures."""
 
-from ._cifar import CIFAR_PRESETS, run_cifar_demo
-from ._toy import run_toy_demo
+from ._cifar import CIFAR_PRESETS, check_cifar_classes, cifar_output_files, run_cifar_demo
+from ._output import check_output_folder
+from ._toy import min_toy_samples, run_toy_demo, toy_output_files
 
-__all__ = ["CIFAR_PRESETS", "run_cifar_demo", "run_toy_demo"]
+__all__ = [
+    "CIFAR_PRESETS",
+    "check_cifar_classes",
+    "check_output_folder",
+    "cifar_output_files",
+    "min_toy_samples",
+    "run_cifar_demo",
+    "run_toy_demo",
+    "toy_output_files",
+]

@@ -7,6 +7,7 @@ given, by ``cross_validate`` on the imbalanced training data with :data:`imbsk.m
 Nothing is selected on the test set: epochs and hyper-parameters are fixed in advance.
 """
 
+import numbers
 import os
 import time
 
@@ -23,8 +24,11 @@ from ..datasets import CIFAR10_CLASSES, downsample_images, load_cifar10, make_im
 from ..metrics import BALANCED_SCORING, evaluate
 from ..pipeline import make_pipeline
 from ..sampling import AugmentedOverSampler, ReplicateOverSampler
+from ._output import check_output_folder
 
-__all__ = ["CIFAR_PRESETS", "cifar_remedies", "run_cifar_demo"]
+__all__ = ["CIFAR_PRESETS", "check_cifar_classes", "cifar_output_files", "cifar_remedies", "run_cifar_demo"]
+
+_FIGURES = ("balanced_accuracy_per_remedy.png", "confusion_matrices.png", "balanced_accuracy_per_epoch.png")
 
 #: Settings of ``imbsk demo cifar``. ``quick`` fits 2 CPU cores in a few minutes: all 5,000 : 500 training
 #: images, average-pooled to 16x16 pixels, a narrow network and 8 epochs, scored on the test set only;
@@ -86,6 +90,78 @@ def cifar_remedies(base, random_state=0):
     }
 
 
+def cifar_output_files(plots=True):
+    """Names of the files :func:`run_cifar_demo` writes into its output folder.
+
+    Parameters
+    ----------
+    plots : bool, default=True
+        Include the PNG figures.
+
+    Returns
+    -------
+    names : list of str
+    """
+    return ["cifar_results.csv", "cifar_results.md", *(_FIGURES if plots else ())]
+
+
+def check_cifar_classes(classes, long_tailed=None):
+    """Validate the demo's classes before any data is read; return their names.
+
+    Parameters
+    ----------
+    classes : list of str or int, or None
+        CIFAR-10 class names or indices 0..9, each once: exactly two for the binary task, at least two
+        with ``long_tailed``. ``None``: cat and dog, or all ten with ``long_tailed``.
+    long_tailed : float or None, default=None
+
+    Returns
+    -------
+    names : list of str
+
+    Raises
+    ------
+    ValueError
+        If a class is not a CIFAR-10 name or index, is repeated, or the count is wrong.
+    """
+    if classes is None:
+        return list(CIFAR10_CLASSES) if long_tailed else ["cat", "dog"]
+    if isinstance(classes, str | bytes) or not hasattr(classes, "__iter__"):
+        raise ValueError(f"classes must be None or a list of CIFAR-10 class names or indices; got {classes!r}.")
+    names = []
+    for c in classes:
+        if isinstance(c, str) and c in CIFAR10_CLASSES:
+            names.append(c)
+        elif isinstance(c, numbers.Integral) and not isinstance(c, bool) and 0 <= c < len(CIFAR10_CLASSES):
+            names.append(CIFAR10_CLASSES[c])
+        else:
+            valid = ", ".join(f"{i} {name}" for i, name in enumerate(CIFAR10_CLASSES))
+            raise ValueError(f"classes: {c!r} is not a CIFAR-10 class; use a name or index: {valid}.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"classes must not name a class twice; got {list(classes)!r}.")
+    if not long_tailed and len(names) != 2:
+        raise ValueError(
+            f"classes must name exactly two CIFAR-10 classes without long_tailed (--long-tailed); got {names}."
+        )
+    if long_tailed and len(names) < 2:
+        raise ValueError(f"classes must name at least two CIFAR-10 classes for a long-tailed task; got {names}.")
+    return names
+
+
+def _check_device(device):
+    """Refuse a device this machine lacks before the data is read, as the classifier would at fit."""
+    if isinstance(device, str) and device == "auto":
+        return
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:<index>'.") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but CUDA is not available here; use device='auto' or 'cpu'.")
+
+
 def _final_step(estimator):
     return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
 
@@ -112,16 +188,12 @@ def load_cifar_task(data, classes=None, long_tailed=None, ratio=10, n_majority=N
     -------
     X_train, y_train, X_test, y_test, class_names
     """
-    if classes is None:
-        classes = list(CIFAR10_CLASSES) if long_tailed else ["cat", "dog"]
-    names = [CIFAR10_CLASSES[c] if isinstance(c, (int, np.integer)) else str(c) for c in classes]
-    X, y = load_cifar10(data, split="train", classes=classes)
-    X_test, y_test = load_cifar10(data, split="test", classes=classes)
+    names = check_cifar_classes(classes, long_tailed)
+    X, y = load_cifar10(data, split="train", classes=names)
+    X_test, y_test = load_cifar10(data, split="test", classes=names)
     if long_tailed:
         X, y = make_long_tailed(X, y, imbalance_ratio=long_tailed, random_state=random_state)
     else:
-        if len(names) != 2:
-            raise ValueError(f"classes must name two classes without --long-tailed; got {names}.")
         X, y = make_imbalance(X, y, imbalance_ratio=ratio, random_state=random_state)
     if n_majority is not None:
         counts = np.bincount(y)
@@ -137,7 +209,7 @@ def run_cifar_demo(
     quick=False,
     classes=None,
     long_tailed=None,
-    ratio=10,
+    ratio=None,
     max_epochs=None,
     cv=None,
     random_state=0,
@@ -145,8 +217,12 @@ def run_cifar_demo(
     plots=True,
     progress=True,
     verbose=True,
+    overwrite=False,
 ):
     """Run the CIFAR demo: the plain CNN against each remedy, on the balanced official test set.
+
+    The settings, the device and the output folder are checked before the data is read; the number of
+    folds against the minority count right after.
 
     Parameters
     ----------
@@ -156,36 +232,78 @@ def run_cifar_demo(
         Folder for ``cifar_results.csv`` / ``.md`` and the PNG figures; ``None`` writes nothing.
     quick : bool, default=False
         Use :data:`CIFAR_PRESETS` ``["quick"]`` (2 CPU cores, minutes) instead of ``["full"]`` (GPU).
-    classes : list of str, default=None
-        Two classes (default cat and dog), or the classes of a long-tailed run.
+    classes : list of str or int, default=None
+        Two classes (default cat and dog), or the classes of a long-tailed run: CIFAR-10 names or
+        indices 0..9 (see :func:`check_cifar_classes`).
     long_tailed : float or None, default=None
         Train on CIFAR-10-LT with this imbalance ratio.
-    ratio : float, default=10
-        Majority : minority ratio of the binary task.
+    ratio : float or None, default=None
+        Majority : minority ratio of the binary task; ``None`` means 10. Not with ``long_tailed``.
     max_epochs, cv : int, default=None
-        Override the preset's epochs and number of cross-validation folds (0: no cross-validation).
+        Override the preset's epochs (>= 1) and number of cross-validation folds (0: no
+        cross-validation, else >= 2 and at most the minority's training images).
     random_state : int, default=0
     device : str, default="auto"
     plots, progress, verbose : bool, default=True
+    overwrite : bool, default=False
+        Replace the demo's files (:func:`cifar_output_files`) if ``out`` already holds them; otherwise
+        that is an error, raised before the data is read.
 
     Returns
     -------
     rows : list of dict
         One row per remedy: test balanced accuracy, macro F1, minority recall, per-class recalls and,
         with ``cv``, the cross-validated balanced accuracy.
+
+    Raises
+    ------
+    ValueError
+        If a setting is invalid (classes, ratio, epochs, folds, device).
+    FileExistsError
+        If ``out`` holds a file the demo writes and ``overwrite`` is false.
+    FileNotFoundError
+        If ``data`` holds no CIFAR-10.
     """
     preset = dict(CIFAR_PRESETS["quick" if quick else "full"])
     if max_epochs is not None:
+        if isinstance(max_epochs, bool) or not isinstance(max_epochs, numbers.Integral) or max_epochs < 1:
+            raise ValueError(f"max_epochs must be a positive int or None; got max_epochs={max_epochs!r}.")
         preset["max_epochs"] = max_epochs
     if cv is not None:
+        if isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or cv < 0 or cv == 1:
+            raise ValueError(f"cv must be 0 (no cross-validation) or an int >= 2; got cv={cv!r}.")
         preset["cv"] = cv
+    for name, value in (("ratio", ratio), ("long_tailed", long_tailed)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, numbers.Real) or not 1 <= value < np.inf
+        ):
+            raise ValueError(f"{name} must be a finite number >= 1 or None; got {name}={value!r}.")
+    if long_tailed and ratio is not None:
+        raise ValueError(
+            f"ratio (--ratio) is the imbalance of the two-class task; with long_tailed={long_tailed} the "
+            f"imbalance ratio is long_tailed's. Got ratio={ratio}."
+        )
+    ratio = 10 if ratio is None else ratio
+    check_cifar_classes(classes, long_tailed)
+    _check_device(device)
+    check_output_folder(out, cifar_output_files(plots), overwrite)
+    if plots and out is not None:
+        from ..plotting import _pyplot
+
+        _pyplot()  # says how to install matplotlib now rather than after all the training
     start = time.perf_counter()
     X, y, X_test, y_test, names = load_cifar_task(
         data, classes, long_tailed, ratio, preset["n_majority"], random_state
     )
+    counts = np.bincount(y, minlength=len(names))
+    if preset["cv"] and counts.min() < preset["cv"]:
+        raise ValueError(
+            f"cv={preset['cv']} folds need at least {preset['cv']} training images of every class; "
+            f"{names[int(counts.argmin())]} has {int(counts.min())}. Use fewer folds (--cv) or 0 for none."
+        )
     X, X_test = downsample_images(X, preset["image_size"]), downsample_images(X_test, preset["image_size"])
     if verbose:
-        counts = ", ".join(f"{n}: {c}" for n, c in zip(names, np.bincount(y, minlength=len(names))))
+        counts = ", ".join(f"{n}: {c}" for n, c in zip(names, counts))
         print(f"training images ({X.shape[-1]}x{X.shape[-1]}): {counts}; test images: {len(y_test)} (balanced)")
     # AdamW trains this small network reliably in few epochs without a tuned learning-rate schedule.
     base = CNNClassifier(
@@ -223,7 +341,7 @@ def run_cifar_demo(
         print(summary_table(rows, names))
         print(f"\ntotal time {elapsed:.0f} s")
     if out is not None:
-        _write_outputs(rows, fitted, X_test, y_test, names, out, plots, elapsed, preset)
+        _write_outputs(rows, fitted, X_test, y_test, names, out, plots, elapsed, preset, overwrite)
     return rows
 
 
@@ -257,7 +375,8 @@ def summary_table(rows, names=None):
     return to_markdown(table, columns)
 
 
-def _write_outputs(rows, fitted, X_test, y_test, names, out, plots, elapsed, preset):
+def _write_outputs(rows, fitted, X_test, y_test, names, out, plots, elapsed, preset, overwrite):
+    check_output_folder(out, cifar_output_files(plots), overwrite)
     os.makedirs(out, exist_ok=True)
     write_csv(rows, os.path.join(out, "cifar_results.csv"), columns=list(dict.fromkeys(k for r in rows for k in r)))
     with open(os.path.join(out, "cifar_results.md"), "w") as f:
@@ -270,15 +389,15 @@ def _write_outputs(rows, fitted, X_test, y_test, names, out, plots, elapsed, pre
 
     plt = _pyplot()
     figures = {
-        "balanced_accuracy_per_remedy.png": plot_scores(
+        _FIGURES[0]: plot_scores(
             {r["remedy"]: r["test_balanced_accuracy"] for r in rows}, xlabel="balanced accuracy (official test set)"
         ),
-        "confusion_matrices.png": plot_confusion_matrices(
+        _FIGURES[1]: plot_confusion_matrices(
             {name: confusion_matrix(y_test, est.predict(X_test), labels=np.arange(len(names)))
              for name, est in fitted.items()},
             class_names=names,
         ),
-        "balanced_accuracy_per_epoch.png": plot_history(
+        _FIGURES[2]: plot_history(
             {name: _final_step(est).history for name, est in fitted.items()}, key="test_bacc",
             ylabel="balanced accuracy (official test set)",
         ),

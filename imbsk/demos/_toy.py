@@ -7,6 +7,7 @@ task's Bayes-optimal balanced accuracy.
 """
 
 import contextlib
+import numbers
 import os
 
 import numpy as np
@@ -22,8 +23,13 @@ from ..datasets._toy import KINDS
 from ..metrics import BALANCED_SCORING
 from ..pipeline import make_pipeline
 from ..sampling import SMOTE, RandomOverSampler, RandomUnderSampler
+from ._output import check_output_folder
 
-__all__ = ["run_toy_demo", "toy_pipelines"]
+__all__ = ["min_toy_samples", "run_toy_demo", "toy_output_files", "toy_pipelines"]
+
+# Neighbours used by KNN and by SMOTE; SMOTE needs one more minority sample than this in every
+# training fold, which sets the smallest data set the demo can run on.
+_N_NEIGHBORS = 5
 
 
 def toy_pipelines(random_state=0):
@@ -39,20 +45,105 @@ def toy_pipelines(random_state=0):
     pipelines : dict of (classifier name, remedy name) -> imblearn Pipeline
     """
     classifiers = {
-        "KNN": KNeighborsClassifier(n_neighbors=5),
+        "KNN": KNeighborsClassifier(n_neighbors=_N_NEIGHBORS),
         "AdaBoost": AdaBoostClassifier(n_estimators=50, random_state=random_state),
     }
     remedies = {
         "none": None,
         "random over-sampling": RandomOverSampler(random_state=random_state),
         "random under-sampling": RandomUnderSampler(random_state=random_state),
-        "SMOTE": SMOTE(random_state=random_state),
+        "SMOTE": SMOTE(k_neighbors=_N_NEIGHBORS, random_state=random_state),
     }
     return {
         (c_name, r_name): make_pipeline(*([clone(sampler)] if sampler is not None else []), clone(clf))
         for c_name, clf in classifiers.items()
         for r_name, sampler in remedies.items()
     }
+
+
+def _grid_filename(c_name, r_name):
+    slug = f"{c_name}_{r_name}".lower().replace(" ", "_").replace("-", "_")
+    return f"grid_{slug}.png"
+
+
+def toy_output_files(plots=True):
+    """Names of the files :func:`run_toy_demo` writes into its output folder.
+
+    Parameters
+    ----------
+    plots : bool, default=True
+        Include the PNG figures.
+
+    Returns
+    -------
+    names : list of str
+    """
+    names = ["toy_results.csv", "toy_results.md"]
+    if plots:
+        names += ["balanced_accuracy_vs_ir.png"] + [_grid_filename(c, r) for c, r in toy_pipelines()]
+    return names
+
+
+def _smallest_class(cv):
+    """Fewest samples a class needs: one in each of ``cv`` test folds, and SMOTE's neighbours plus one in
+    every training fold (the largest test fold of a class of ``m`` samples holds ``ceil(m / cv)``)."""
+    m = cv
+    while m - -(-m // cv) < _N_NEIGHBORS + 1:
+        m += 1
+    return m
+
+
+def min_toy_samples(imbalance_ratios, cv):
+    """Smallest ``n_samples`` with which :func:`run_toy_demo` runs every fit at these ratios.
+
+    Each class (the minority above all, at the largest ratio) must have a sample in every one of the
+    ``cv`` test folds and enough samples in every training fold for SMOTE's neighbours.
+
+    Parameters
+    ----------
+    imbalance_ratios : sequence of float
+    cv : int
+
+    Returns
+    -------
+    n_samples : int
+    """
+    m = _smallest_class(cv)
+    need = 2 * m
+    for ratio in imbalance_ratios:
+        # make_toy_2d draws round(n / (1 + ratio)) minority samples; both counts grow with n.
+        n = max(2 * m, int(np.ceil((m - 0.5) * (1 + ratio))))
+        while min(round(n / (1 + ratio)), n - round(n / (1 + ratio))) < m:
+            n += 1
+        need = max(need, n)
+    return need
+
+
+def _check_settings(kinds, imbalance_ratios, n_samples, cv):
+    """Reject settings that would fail, or fill the screen with warnings, only once fitting has begun."""
+    if isinstance(kinds, str) or not len(kinds):
+        raise ValueError(f"kinds must be a non-empty list of toy task kinds {list(KINDS)}; got {kinds!r}.")
+    for kind in kinds:
+        ToyTask(kind)  # raises on an unknown kind
+    ratios = list(imbalance_ratios)
+    if not ratios:
+        raise ValueError("imbalance_ratios must hold at least one ratio; got none.")
+    for ratio in ratios:
+        if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) or not 1 <= ratio < np.inf:
+            raise ValueError(f"imbalance_ratios must be finite numbers >= 1; got {ratio!r}.")
+    if len(set(ratios)) != len(ratios):
+        raise ValueError(f"imbalance_ratios must not repeat a ratio; got {ratios}.")
+    if isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or cv < 2:
+        raise ValueError(f"cv must be an int >= 2 (the number of stratified folds); got cv={cv!r}.")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int; got n_samples={n_samples!r}.")
+    need = min_toy_samples(ratios, cv)
+    if n_samples < need:
+        raise ValueError(
+            f"n_samples={n_samples} is too small for imbalance ratio {max(ratios):g} with cv={cv}: every "
+            f"class needs at least {_smallest_class(cv)} samples (one in each test fold, and "
+            f"{_N_NEIGHBORS + 1} in each training fold for SMOTE); n_samples must be at least {need}."
+        )
 
 
 def _out_of_fold_predictions(cv_result, X, y):
@@ -76,8 +167,11 @@ def run_toy_demo(
     plots=True,
     progress=True,
     verbose=True,
+    overwrite=False,
 ):
     """Run the toy demo: every (task, imbalance ratio, classifier, remedy) cross-validated.
+
+    Every setting and the output folder are checked before the first fit.
 
     Parameters
     ----------
@@ -85,10 +179,12 @@ def run_toy_demo(
         Folder for ``toy_results.csv``, ``toy_results.md`` and the PNG figures; ``None`` writes nothing.
     kinds : sequence of {"separable", "overlapping"}, default=both
     imbalance_ratios : sequence of float, default=(1, 10, 100)
+        Distinct finite ratios >= 1.
     n_samples : int, default=5000
-        Samples per data set (majority + minority).
+        Samples per data set (majority + minority); at least :func:`min_toy_samples` of the ratios
+        and ``cv``.
     cv : int, default=5
-        Number of stratified folds.
+        Number of stratified folds (>= 2).
     random_state : int, default=0
         Seed for the data, the folds, the samplers and AdaBoost.
     n_jobs : int or None, default=None
@@ -101,19 +197,37 @@ def run_toy_demo(
         Show a tqdm progress bar.
     verbose : bool, default=True
         Print the balanced-accuracy table.
+    overwrite : bool, default=False
+        Replace the demo's files (:func:`toy_output_files`) if ``out`` already holds them; otherwise
+        that is an error, raised before any fit.
 
     Returns
     -------
     rows : list of dict
         One row per (kind, imbalance ratio, classifier, remedy) with the mean and standard deviation of
         each score over the folds and the task's Bayes-optimal balanced accuracy.
+
+    Raises
+    ------
+    ValueError
+        If a setting is invalid, e.g. ``n_samples`` too small for the ratios and ``cv``.
+    FileExistsError
+        If ``out`` holds a file the demo writes and ``overwrite`` is false.
     """
+    _check_settings(kinds, imbalance_ratios, n_samples, cv)
+    check_output_folder(out, toy_output_files(plots), overwrite)
+    if plots and out is not None:
+        from ..plotting import _pyplot
+
+        _pyplot()  # says how to install matplotlib now rather than after every fit
     pipelines = toy_pipelines(random_state)
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
-    ceilings = {kind: ToyTask(kind).bayes_balanced_accuracy() for kind in kinds}
     rows, panels = [], {}
-    bar = tqdm(total=len(kinds) * len(imbalance_ratios) * len(pipelines), desc="toy demo", disable=not progress)
-    with parallel_context if parallel_context is not None else contextlib.nullcontext(), bar:
+    # The parallel context first: a cluster that cannot be reached fails before any other work.
+    with parallel_context if parallel_context is not None else contextlib.nullcontext(), tqdm(
+        total=len(kinds) * len(imbalance_ratios) * len(pipelines), desc="toy demo", disable=not progress
+    ) as bar:
+        ceilings = {kind: ToyTask(kind).bayes_balanced_accuracy() for kind in kinds}
         for kind in kinds:
             for ir in imbalance_ratios:
                 X, y = make_toy_2d(kind, n_samples=n_samples, imbalance_ratio=ir, random_state=random_state)
@@ -137,7 +251,7 @@ def run_toy_demo(
     if verbose:
         print(summary_table(rows))
     if out is not None:
-        _write_outputs(rows, panels, out, plots)
+        _write_outputs(rows, panels, out, plots, overwrite)
     return rows
 
 
@@ -153,7 +267,8 @@ def summary_table(rows):
     return to_markdown(list(table.values()), ["kind", "IR", "classifier", *remedies, "Bayes"])
 
 
-def _write_outputs(rows, panels, out, plots):
+def _write_outputs(rows, panels, out, plots, overwrite):
+    check_output_folder(out, toy_output_files(plots), overwrite)
     os.makedirs(out, exist_ok=True)
     write_csv(rows, os.path.join(out, "toy_results.csv"))
     with open(os.path.join(out, "toy_results.md"), "w") as f:
@@ -170,6 +285,5 @@ def _write_outputs(rows, panels, out, plots):
     for c_name, r_name in dict.fromkeys((c, r) for c, r, _, _ in panels):
         grid = {(k, ir): v for (c, r, k, ir), v in panels.items() if (c, r) == (c_name, r_name)}
         fig = plot_toy_grid(grid, title=f"{c_name} + {r_name} (out-of-fold predictions)")
-        slug = f"{c_name}_{r_name}".lower().replace(" ", "_").replace("-", "_")
-        fig.savefig(os.path.join(out, f"grid_{slug}.png"), dpi=90)
+        fig.savefig(os.path.join(out, _grid_filename(c_name, r_name)), dpi=90)
         plt.close(fig)
