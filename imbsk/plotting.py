@@ -32,6 +32,11 @@ def _pyplot():
     return plt
 
 
+def _check_not_empty(value, name, what):
+    if not len(value):
+        raise ValueError(f"{name} must hold at least one {what}; got an empty {type(value).__name__}.")
+
+
 def _as_hwc_images(X):
     """(N, C, H, W) uint8/float images -> (N, H, W, C) or (N, H, W) for imshow."""
     X = np.asarray(X)
@@ -67,6 +72,7 @@ def plot_toy_grid(panels, *, title=None, show_bayes_boundary=True, max_points=40
     """
     from .datasets import ToyTask
 
+    _check_not_empty(panels, "panels", "(kind, imbalance_ratio) panel")
     plt = _pyplot()
     kinds = list(dict.fromkeys(k for k, _ in panels))
     ratios = sorted(dict.fromkeys(r for _, r in panels))
@@ -125,6 +131,11 @@ def plot_metric_vs_ir(rows, metric="balanced_accuracy", *, ceiling="bayes_balanc
     -------
     fig : matplotlib.figure.Figure
     """
+    _check_not_empty(rows, "rows", "result row")
+    needed = {"kind", "imbalance_ratio", "classifier", "remedy", metric}
+    missing = sorted(needed - set(rows[0]))
+    if missing:
+        raise ValueError(f"rows lack the keys {missing}; the first row has {sorted(rows[0])}.")
     plt = _pyplot()
     kinds = list(dict.fromkeys(r["kind"] for r in rows))
     fig, axes = plt.subplots(1, len(kinds), figsize=(5.5 * len(kinds), 4.2), squeeze=False, sharey=True)
@@ -268,6 +279,7 @@ def plot_scores(scores, *, xlabel="score", chance=0.5, ax=None):
     -------
     fig : matplotlib.figure.Figure
     """
+    _check_not_empty(scores, "scores", "score")
     plt = _pyplot()
     names, values = list(scores), np.asarray(list(scores.values()), dtype=float)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
@@ -298,15 +310,31 @@ def plot_confusion_matrices(matrices, *, class_names=None, normalize=True, max_c
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``matrices`` is empty, the matrices are not square or differ in size, or ``class_names``
+        does not name each class.
     """
+    _check_not_empty(matrices, "matrices", "confusion matrix")
+    if isinstance(max_cols, bool) or not isinstance(max_cols, int | np.integer) or max_cols < 1:
+        raise ValueError(f"max_cols must be a positive int; got max_cols={max_cols!r}.")
+    k = len(np.asarray(next(iter(matrices.values()))))
+    for title, cm in matrices.items():
+        if np.shape(cm) != (k, k):
+            raise ValueError(
+                f"matrices must all be square and of one size; {title!r} has shape {np.shape(cm)}, expected {(k, k)}."
+            )
+    names = [str(i) for i in range(k)] if class_names is None else list(class_names)
+    if len(names) != k:
+        raise ValueError(f"class_names has {len(names)} names for {k} classes.")
     plt = _pyplot()
     n = len(matrices)
     cols = min(n, max_cols)
     rows = -(-n // cols)
-    k = len(next(iter(matrices.values())))
     size = 2.6 if k <= 3 else 4.0
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
-    names = [str(i) for i in range(k)] if class_names is None else list(class_names)
     for ax, (title, cm) in zip(axes.ravel(), matrices.items()):
         cm = np.asarray(cm, dtype=float)
         shown = cm / np.maximum(cm.sum(1, keepdims=True), 1) if normalize else cm
@@ -341,6 +369,7 @@ def plot_history(histories, key="train_loss", *, ylabel=None, ax=None):
     -------
     fig : matplotlib.figure.Figure
     """
+    _check_not_empty(histories, "histories", "history")
     plt = _pyplot()
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(9, 4))
     for name, history in histories.items():

@@ -31,3 +31,25 @@ def test_grid_is_seeded_and_rejects_bad_input():
         plot_augmented_grid(X[0, 0])
     with pytest.raises(ValueError, match="n_copies"):
         plot_augmented_grid(X, n_copies=0)
+
+
+def test_figures_refuse_empty_or_mismatched_input_with_the_parameter_named():
+    from imbsk.plotting import plot_confusion_matrices, plot_history, plot_metric_vs_ir, plot_scores, plot_toy_grid
+
+    for plot, name in [(plot_scores, "scores"), (plot_confusion_matrices, "matrices"), (plot_history, "histories"),
+                       (plot_toy_grid, "panels")]:
+        with pytest.raises(ValueError, match=rf"^{name} must hold at least one"):
+            plot({})
+    with pytest.raises(ValueError, match=r"^rows must hold at least one"):
+        plot_metric_vs_ir([])
+    with pytest.raises(ValueError, match=r"rows lack the keys \['f1'\]"):
+        plot_metric_vs_ir([{"kind": "separable", "imbalance_ratio": 1, "classifier": "KNN", "remedy": "none",
+                            "balanced_accuracy": 0.9}], metric="f1")
+    with pytest.raises(ValueError, match=r"'b' has shape \(3, 3\), expected \(2, 2\)"):
+        plot_confusion_matrices({"a": np.eye(2), "b": np.eye(3)})
+    with pytest.raises(ValueError, match="class_names has 3 names for 2 classes"):
+        plot_confusion_matrices({"a": np.eye(2)}, class_names=["x", "y", "z"])
+    with pytest.raises(ValueError, match="max_cols must be a positive int"):
+        plot_confusion_matrices({"a": np.eye(2)}, max_cols=0)
+    fig = plot_confusion_matrices({"a": np.eye(2), "b": np.ones((2, 2))}, class_names=["cat", "dog"])
+    assert sum(ax.get_visible() for ax in fig.axes) == 2
