@@ -20,7 +20,7 @@ $(VENV)/.stamp-%: setup.cfg pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.stamp-plot
-	$(BIN)/imbsk demo toy --out imbsk-demo
+	$(BIN)/imbsk demo toy --out imbsk-demo --overwrite
 
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check .

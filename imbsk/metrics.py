@@ -67,10 +67,10 @@ def minority_class(y_true, labels=None):
     Examples
     --------
     >>> from imbsk.metrics import minority_class
-    >>> minority_class(["cat", "cat", "dog"])
-    np.str_('dog')
-    >>> minority_class(["cat", "cat", "dog"], labels=["cat", "dog", "fox"])
-    np.str_('fox')
+    >>> str(minority_class(["cat", "cat", "dog"]))
+    'dog'
+    >>> str(minority_class(["cat", "cat", "dog"], labels=["cat", "dog", "fox"]))
+    'fox'
     """
     y_true = np.asarray(y_true)
     if len(y_true) == 0:
