@@ -105,6 +105,7 @@ def _no_minority_fold():
     return LogisticRegression().fit(X, y), X[:10], y[:10]
 
 
+@pytest.mark.filterwarnings("ignore:A single label was found:UserWarning")
 def test_minority_scores_on_a_fold_without_the_minority_warn_instead_of_reading_perfect():
     from sklearn.exceptions import UndefinedMetricWarning
 
@@ -136,6 +137,7 @@ def test_minority_scores_on_a_fold_without_the_minority_warn_instead_of_reading_
         assert minority_recall_score([0, 0, 1], [0, 0, 1], labels=[0, 1]) == 1.0
 
 
+@pytest.mark.filterwarnings("ignore:A single label was found:UserWarning")
 def test_cross_validation_with_folds_lacking_the_minority_warns_and_completes():
     from sklearn.exceptions import UndefinedMetricWarning
 
@@ -188,6 +190,8 @@ def test_report_rejects_bad_arguments(kwargs, message):
         balanced_report([0, 1, 1], [0, 1, 0], **kwargs)
 
 
+@pytest.mark.filterwarnings("ignore:A single label was found:UserWarning")
+@pytest.mark.filterwarnings("ignore:Recall is ill-defined")
 def test_report_of_nothing_and_of_a_single_class():
     from sklearn.exceptions import UndefinedMetricWarning
 
