@@ -140,7 +140,7 @@ class DivergenceGuard(Callback):
 
     * a non-finite training loss (NaN or inf): raised at once;
     * a dead network: for ``patience`` epochs in a row, its outputs on a fixed probe of up to
-      ``n_probe`` training samples no longer depend on the input (every ReLU silenced by a too-large
+      ``n_probe`` training samples (spread over the training set) no longer depend on the input (every ReLU silenced by a too-large
       first step, for example). Such a network cannot recover, since no gradient reaches its
       hidden layers. A network that merely predicts the majority class for every input is *not*
       dead: its outputs still vary with the input, and a remedy for the imbalance is what it needs.
@@ -168,8 +168,14 @@ class DivergenceGuard(Callback):
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         if self.probe_ is None and dataset_train is not None and self.n_probe:
             X, indices = getattr(dataset_train, "X", None), getattr(dataset_train, "indices", None)
-            if X is not None:
-                self.probe_ = X[: self.n_probe] if indices is None else X[indices[: self.n_probe]]
+            if X is None:
+                return
+            n = len(X) if indices is None else len(indices)
+            # Spread over the whole set: data sorted by class may start with many identical rows.
+            rows = torch.linspace(0, n - 1, min(self.n_probe, n), device=X.device).long()
+            probe = X[rows] if indices is None else X[indices[rows]]
+            # Identical inputs give identical outputs from any network: nothing to judge by.
+            self.probe_ = probe if len(probe) > 1 and not bool((probe == probe[:1]).all()) else None
 
     def _advice(self, net):
         return (
