@@ -140,10 +140,11 @@ class DivergenceGuard(Callback):
 
     * a non-finite training loss (NaN or inf): raised at once;
     * a dead network: for ``patience`` epochs in a row, its outputs on a fixed probe of up to
-      ``n_probe`` training samples (spread over the training set) no longer depend on the input (every ReLU silenced by a too-large
-      first step, for example). Such a network cannot recover, since no gradient reaches its
-      hidden layers. A network that merely predicts the majority class for every input is *not*
-      dead: its outputs still vary with the input, and a remedy for the imbalance is what it needs.
+      ``n_probe`` training samples (spread over the training set) no longer depend on the input
+      (every ReLU silenced by a too-large first step, for example). Such a network cannot
+      recover, since no gradient reaches its hidden layers. A network that merely predicts the
+      majority class for every input is *not* dead: its outputs still vary with the input, and a
+      remedy for the imbalance is what it needs.
 
     Parameters
     ----------
