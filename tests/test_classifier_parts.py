@@ -280,3 +280,31 @@ def test_defaults_learn_on_small_imbalanced_images_with_every_builtin_module():
         clf.fit(X[~test], y[~test])
         score = balanced_accuracy_score(y[test], clf.predict(X[test]))
         assert score > 0.85, (module, score)
+
+
+# ----------------------------------------------------------------------------- training budget
+
+
+def test_max_steps_is_a_budget_that_does_not_depend_on_resampling():
+    from imbsk.classifier import FewStepsWarning
+    from imbsk.pipeline import make_pipeline
+    from imbsk.sampling import RandomOverSampler, RandomUnderSampler
+
+    X, y = make_images(150, 30)
+    steps = {}
+    for sampler in (RandomUnderSampler(random_state=0), None, RandomOverSampler(random_state=0)):
+        rec = _Record()
+        clf = small(max_steps=25, batch_size=16, callbacks=[rec])
+        est = clf if sampler is None else make_pipeline(sampler, clf)
+        est.fit(X, y)
+        steps[type(sampler).__name__] = (len(rec.lrs), clf.epochs_, clf.steps_per_epoch_)
+    assert {s[0] for s in steps.values()} == {25}  # the same number of gradient steps for every remedy
+    assert steps["RandomUnderSampler"][1] > steps["NoneType"][1] > steps["RandomOverSampler"][1]
+    # The schedule spans the budget: warm-up over the first epoch, then decay to nearly zero.
+    rec = _Record()
+    small(max_steps=40, batch_size=16, lr=0.1, callbacks=[rec]).fit(X, y)
+    assert len(rec.lrs) == 40 and rec.lrs[-1] < 0.01 and max(rec.lrs) == pytest.approx(0.1, rel=0.05)
+    with pytest.warns(FewStepsWarning, match=r"only 6 optimisation steps \(3 per epoch of 90 samples.*max_steps="):
+        small(max_epochs=2, batch_size=32).fit(X[90:], y[90:])
+    with pytest.raises(ValueError, match="max_steps"):
+        small(max_steps=0).fit(X, y)

@@ -27,7 +27,7 @@ from ._callbacks import (
     LRSchedule,
     TrainingDivergedError,
 )
-from ._classifier import LOSS_NAMES, CNNClassifier
+from ._classifier import LOSS_NAMES, CNNClassifier, FewStepsWarning
 from ._mixins import DeviceMixin, InterruptMixin, MixedPrecisionMixin, RandomStateMixin
 from ._params import check_params
 from ._validation import check_fit_X, check_predict_X, check_y, encode_labels, input_statistics
@@ -39,6 +39,7 @@ __all__ = [
     "DeviceMixin",
     "DivergenceGuard",
     "EpochProgressBar",
+    "FewStepsWarning",
     "InterruptMixin",
     "LRSchedule",
     "MixedPrecisionMixin",

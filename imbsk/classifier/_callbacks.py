@@ -34,18 +34,21 @@ class LRSchedule(Callback):
 
     It is the one owner of the optimiser's rate: it scales each parameter group's ``peak_lr`` (the
     rate the group was built with). Every ``fit`` or ``partial_fit`` call runs the whole schedule
-    over its ``max_epochs``. The settings are read from the classifier (``lr_schedule``,
-    ``warmup_epochs``, ``lr_milestones``, ``lr_gamma``, ``max_epochs``) at the start of training.
+    over its epochs (``max_epochs``, or those ``max_steps`` needs). The settings are read from the
+    classifier (``lr_schedule``, ``warmup_epochs``, ``lr_milestones``, ``lr_gamma``) at the start of
+    training.
     """
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.step_ = 0
         self.warmup_epochs_ = net.warmup_epochs_
         self.kind_ = net.lr_schedule
-        self.max_epochs_ = net.max_epochs
+        epochs = getattr(net, "epochs_", net.max_epochs)
+        self.max_epochs_ = epochs
+        self.max_steps_ = getattr(net, "max_steps_", None)
         milestones = net.lr_milestones
         if milestones is None:
-            milestones = (net.max_epochs // 2, (3 * net.max_epochs) // 4)
+            milestones = (epochs // 2, (3 * epochs) // 4)
         self.milestones_ = tuple(int(m) for m in milestones)
         self.gamma_ = net.lr_gamma
 
@@ -67,7 +70,9 @@ class LRSchedule(Callback):
         if warmup and epoch < warmup:
             return (step + 1) / (warmup * steps)
         if self.kind_ == "cosine":
-            span = max(self.max_epochs_ - warmup, 1e-12)
+            # A budget in steps ends mid-epoch: the decay reaches zero at the last step, not the epoch's end.
+            total = self.max_steps_ / steps if self.max_steps_ else self.max_epochs_
+            span = max(total - warmup, 1e-12)
             progress = min(max((epoch - warmup) / span, 0.0), 1.0)
             return 0.5 * (1.0 + math.cos(math.pi * progress))
         if self.kind_ == "step":
@@ -118,7 +123,8 @@ class EpochProgressBar(Callback):
 
         terminal = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
         self.bar_ = tqdm(
-            total=net.max_epochs, desc=type(net).__name__, unit="epoch", leave=False, file=sys.stderr,
+            total=getattr(net, "epochs_", net.max_epochs), desc=type(net).__name__, unit="epoch", leave=False,
+            file=sys.stderr,
             mininterval=0.1 if terminal or self.force else self.log_interval,
         )
 

@@ -17,6 +17,8 @@ What it changes, and why:
 """
 
 import copy
+import math
+import warnings
 from contextlib import nullcontext
 
 import numpy as np
@@ -49,10 +51,18 @@ from ._validation import (
     input_statistics,
 )
 
-__all__ = ["CNNClassifier", "LOSS_NAMES"]
+__all__ = ["CNNClassifier", "FewStepsWarning", "LOSS_NAMES"]
 
 #: Loss names accepted by ``CNNClassifier(loss=...)``: the keys of :data:`imbsk.losses.LOSSES`.
 LOSS_NAMES = tuple(LOSSES)
+
+# Fewer optimisation steps than this in a fit draw a FewStepsWarning.
+_FEW_STEPS = 100
+
+
+class FewStepsWarning(UserWarning):
+    """A fit is about to take so few optimisation steps that the network can hardly learn."""
+
 
 # Keyword arguments the classifier fills in from the training data; users cannot override them.
 _DATA_KWARGS = ("class_counts",)
@@ -132,7 +142,14 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
     lr_gamma : float, default=0.1
         Decay factor of the step schedule.
     max_epochs : int, default=30
-        Number of training epochs.
+        Number of training epochs (passes over the training set that ``fit`` receives).
+    max_steps : int or None, default=None
+        A training budget in optimisation steps that replaces ``max_epochs``: training runs
+        ``ceil(max_steps / steps_per_epoch)`` epochs and stops after exactly ``max_steps`` steps. An
+        epoch's length depends on the training set, so after ``RandomUnderSampler`` a fixed
+        ``max_epochs`` gives a network a handful of steps and after over-sampling twice as many as
+        without; a fixed ``max_steps`` gives every remedy the same number of gradient steps. The
+        learning-rate schedule and the ``"auto"`` warm-up follow the resulting number of epochs.
     batch_size : int, default=128
         Batch size for training and prediction.
     augment : None, str or callable, default=None
@@ -258,6 +275,7 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
         lr_milestones=None,
         lr_gamma=0.1,
         max_epochs=30,
+        max_steps=None,
         batch_size=128,
         augment=None,
         normalize=True,
@@ -300,6 +318,7 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
         self.progress_bar = progress_bar
         self.random_state = random_state
         self.on_interrupt = on_interrupt
+        self.max_steps = max_steps
         super().__init__(
             module,
             criterion=criterion,
@@ -363,9 +382,30 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
         check_params(self)
 
     def _resolved_warmup(self):
+        epochs = getattr(self, "epochs_", self.max_epochs)
         if isinstance(self.warmup_epochs, str):  # "auto"
-            return min(5, max(1, self.max_epochs // 10)) if self.max_epochs else 0
+            return min(5, max(1, epochs // 10)) if epochs else 0
         return self.warmup_epochs
+
+    def _plan_budget(self, dataset, codes):
+        """Epochs and steps of this fit: ``max_epochs``, or as many epochs as ``max_steps`` needs."""
+        train, _ = self.get_split_datasets(dataset, codes)
+        steps = len(DeviceBatchIterator(self._as_device_dataset(train), self.batch_size, drop_last_single=True))
+        if self.max_steps is None:
+            self.epochs_, self.max_steps_ = self.max_epochs, None
+            total = steps * self.max_epochs
+        else:
+            self.epochs_ = math.ceil(self.max_steps / max(steps, 1))
+            self.max_steps_ = total = self.max_steps
+        if 0 < total < _FEW_STEPS:
+            warnings.warn(
+                f"{type(self).__name__} will take only {total} optimisation steps ({steps} per epoch of {len(train)} "
+                f"samples at batch_size={self.batch_size}, for {self.epochs_} epochs): too few for a network to "
+                "learn much, which happens after under-sampling. Set a budget that does not depend on the size of "
+                f"the training set, such as max_steps={_FEW_STEPS * 10}, or a smaller batch_size.",
+                FewStepsWarning,
+                stacklevel=4,
+            )
 
     # ------------------------------------------------------------------ fitting
 
@@ -499,12 +539,22 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
             if reset:
                 self.initialize()
             check_batch_size(self.batch_size, len(codes), self._has_batch_norm())
+            self._plan_budget(dataset, codes)
             with self._interruptible(dataset, codes):
                 # skorch's partial_fit runs the loop through the hooks below; its fit would re-initialise.
                 super(NeuralNetClassifier, self).partial_fit(
                     dataset, codes, _routing_method=routing_method, **fit_params
                 )
         return self
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop over epochs, for the epochs of this fit's budget (``max_epochs`` or ``max_steps``).
+
+        Returns
+        -------
+        self : CNNClassifier
+        """
+        return super().fit_loop(X, y, epochs=self.epochs_ if epochs is None else epochs, **fit_params)
 
     def check_data(self, X, y):
         # Validation and label encoding happen in fit; skorch's own check would overwrite classes_.
@@ -765,6 +815,7 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.train_steps_ = 0
         self.warmup_epochs_ = self._resolved_warmup()
         self.augment_ = None if self.augment is None else get_augmentation(self.augment)
         # Callbacks that change a batch before the forward pass (mixup, CutMix, ...), in order.
@@ -927,7 +978,10 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
         n_batches = 0
         n_classes = len(self.classes_)
         confusion = None if training else torch.zeros(n_classes * n_classes, dtype=torch.long, device=device)
+        budget = getattr(self, "max_steps_", None) if training else None
         for batch in iterator:
+            if budget is not None and self.train_steps_ >= budget:
+                break
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             size = len(batch[0])
@@ -938,6 +992,7 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
                 confusion += torch.bincount(batch[1] * n_classes + pred, minlength=n_classes * n_classes)
             self.notify("on_batch_end", batch=batch, training=training, **step)
             n_batches += 1
+            self.train_steps_ += training
         self.history.record(prefix + "_batch_count", n_batches)
         self.history.record(prefix + "_loss", (total / max(n_samples, 1)).item())
         if confusion is not None:

@@ -35,6 +35,7 @@ PARAMETER_CONSTRAINTS = {
     "lr_milestones": ["array-like", None],
     "lr_gamma": [Interval(Real, 0, 1, closed="right")],
     "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "max_steps": [Interval(Integral, 1, None, closed="left"), None],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "augment": [None, str, callable],
     "normalize": ["boolean"],
@@ -66,7 +67,7 @@ def check_params(net):
     """
     params = {k: v for k, v in net.get_params(deep=False).items() if k in PARAMETER_CONSTRAINTS}
     validate_parameter_constraints(PARAMETER_CONSTRAINTS, params, caller_name=type(net).__name__)
-    for name in ("batch_size", "max_epochs", "patience", "warmup_epochs", "reweight_epoch"):
+    for name in ("batch_size", "max_epochs", "max_steps", "patience", "warmup_epochs", "reweight_epoch"):
         if isinstance(getattr(net, name), bool):
             raise ValueError(f"{name} must be an integer, not a bool; got {name}={getattr(net, name)!r}.")
     if net.optimizer == "sgd" and net.nesterov and net.momentum == 0:
