@@ -2,8 +2,9 @@
 
 ``RandomOverSampler``, ``RandomUnderSampler``, ``ReplicateOverSampler`` and ``AugmentedOverSampler``
 accept X of any dimension ``(n_samples, ...)`` and keep its dtype; :class:`NDSampler` runs any other
-imbalanced-learn sampler on such X by flattening it. imbalanced-learn's common samplers are re-exported
-so that a pipeline needs one import; used directly they take 2-D X only.
+imbalanced-learn sampler on such X by flattening it. :class:`RatioStrategy` gives their
+``sampling_strategy`` as ratios of the class counts, on any number of classes. imbalanced-learn's common
+samplers are re-exported so that a pipeline needs one import; used directly they take 2-D X only.
 """
 
 from imblearn.combine import SMOTEENN, SMOTETomek
@@ -14,6 +15,7 @@ from ._adapter import NDSampler
 from ._augmented import AugmentedOverSampler
 from ._random_over import RandomOverSampler
 from ._random_under import RandomUnderSampler
+from ._ratio import RatioStrategy
 from ._replicate import ReplicateOverSampler
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "NearMiss",
     "RandomOverSampler",
     "RandomUnderSampler",
+    "RatioStrategy",
     "ReplicateOverSampler",
     "SMOTE",
     "SMOTEENN",

@@ -1,5 +1,7 @@
 """Input checking shared by the N-D samplers."""
 
+from numbers import Real
+
 import numpy as np
 from imblearn.utils import check_target_type
 from imblearn.utils._validation import _check_X
@@ -8,6 +10,8 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_consistent_length
 from sklearn_compat.utils._dataframe import is_pandas_df
 from sklearn_compat.utils.validation import validate_data
+
+from ._ratio import sampler_context
 
 
 def check_nd_X(X, *, allow_nan=True, dtype=None, name="X"):
@@ -49,15 +53,40 @@ def cast_like(X_new, dtype):
     return X_new.astype(dtype)
 
 
+def _with_ratio_hint(exc, sampler):
+    """Point imbalanced-learn's refusal of a multi-class float to the form that works there."""
+    strategy = getattr(sampler, "sampling_strategy", None)
+    if "float only when the type of target is binary" not in str(exc) or not isinstance(strategy, Real):
+        return exc
+    return ValueError(
+        f"{exc} Or, for a ratio on any number of classes, use "
+        f"sampling_strategy=imbsk.sampling.RatioStrategy({strategy!r}), computed from each fit's own class counts."
+    )
+
+
 class NDInputMixin:
     """Make an imbalanced-learn sampler accept ``X`` of any ``ndim >= 2`` (put it first in the bases).
 
     imbalanced-learn checks inputs in ``_check_X_y``; this replaces only that step, with
-    :func:`check_nd_X`. ``_nd_allow_nan`` and ``_nd_dtype`` are passed on to it.
+    :func:`check_nd_X`. ``_nd_allow_nan`` and ``_nd_dtype`` are passed on to it. ``fit`` and
+    ``fit_resample`` run imbalanced-learn's own, with the sampler's direction made known to a
+    :class:`RatioStrategy` with ``kind="auto"``.
     """
 
     _nd_allow_nan = True
     _nd_dtype = None
+
+    # No docstrings: inspect.getdoc and Sphinx take imbalanced-learn's.
+    def fit(self, X, y, **params):
+        with sampler_context(self):
+            return super().fit(X, y, **params)
+
+    def fit_resample(self, X, y, **params):
+        with sampler_context(self):
+            try:
+                return super().fit_resample(X, y, **params)
+            except ValueError as exc:
+                raise _with_ratio_hint(exc, self) from exc
 
     def _check_X_y(self, X, y):
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)

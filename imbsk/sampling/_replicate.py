@@ -1,6 +1,5 @@
 """Over-sampling by whole copies of each minority class, without random draws."""
 
-import math
 from numbers import Integral
 
 import numpy as np
@@ -24,8 +23,12 @@ class ReplicateOverSampler(NDInputMixin, BaseOverSampler):
     {sampling_strategy}
 
         The classes it selects are the ones replicated. With ``n_copies=None`` each is repeated the
-        smallest whole number of times that reaches its target count (so it may overshoot by less than
-        one copy of the class).
+        largest whole number of times that does not exceed its target count, and at least once: it ends
+        within one copy of the class below its target, never above. On multi-class data with the default
+        ``"auto"`` every class stays at most as large as the largest, which stays the largest: next to a
+        largest class of 183, a class of 178 is left as it is (two copies would make it 356), one of 60
+        becomes 180 and one of 7 becomes 182. :class:`RatioStrategy` sets other targets on any number of
+        classes, e.g. ``RatioStrategy(0.5)`` for half the largest class.
 
     n_copies : int, default=None
         If given, every class selected by ``sampling_strategy`` appears exactly ``n_copies`` times in
@@ -57,6 +60,10 @@ class ReplicateOverSampler(NDInputMixin, BaseOverSampler):
     >>> X_res, y_res = ReplicateOverSampler(n_copies=10).fit_resample(X, y)
     >>> sorted(Counter(y_res.tolist()).items())
     [('cat', 5000), ('dog', 5000)]
+    >>> y = np.repeat([0, 1, 2], [183, 178, 60])  # multi-class: no class ends above the largest
+    >>> X_res, y_res = ReplicateOverSampler().fit_resample(np.zeros((len(y), 2)), y)
+    >>> np.bincount(y_res).tolist()
+    [183, 178, 180]
     """
 
     _parameter_constraints: dict = {
@@ -77,7 +84,9 @@ class ReplicateOverSampler(NDInputMixin, BaseOverSampler):
             if self.n_copies is not None:
                 copies = self.n_copies if n_add > 0 else 1
             else:
-                copies = 1 + math.ceil(n_add / len(members))
+                # Floor, not ceil: rounding up would push a class that is nearly as large as the largest
+                # to almost twice its size, above every other class.
+                copies = max(1, (len(members) + n_add) // len(members))
             self.n_copies_[klass] = copies
             indices.append(np.tile(members, copies - 1))
         self.sample_indices_ = np.concatenate(indices)
