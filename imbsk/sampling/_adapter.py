@@ -27,7 +27,8 @@ class NDSampler(NDInputMixin, BaseSampler):
     sampler : imbalanced-learn sampler, default=None
         Any object with ``fit_resample`` whose output keeps the number of features (SMOTE, ADASYN,
         BorderlineSMOTE, NearMiss, TomekLinks, SMOTEENN, ...). ``None`` means ``SMOTE()``. It is
-        cloned, never modified.
+        cloned, never modified. Its ``sampling_strategy`` may be a :class:`RatioStrategy`, which
+        takes the over- or under-sampling direction from it.
 
     random_state : int, RandomState instance or None, default=None
         If not ``None``, set as the ``random_state`` of the clone of ``sampler`` (when it has that

@@ -39,6 +39,9 @@ class AugmentedOverSampler(NDInputMixin, BaseOverSampler):
     ----------
     {sampling_strategy}
 
+        On any number of classes, :class:`RatioStrategy` gives a ratio (e.g. ``RatioStrategy(0.5)``) or a
+        power of the class counts, computed from each fit's own ``y``.
+
     augmentation : Augmentation, str or callable, default=None
         What makes a copy: an :mod:`imbsk.augment` object, a preset name of
         :func:`imbsk.augment.default_augmentation`, or any picklable callable ``f(x, generator=None)`` or

@@ -25,6 +25,9 @@ class RandomOverSampler(NDInputMixin, BaseOverSampler):
     ----------
     {sampling_strategy}
 
+        On any number of classes, :class:`RatioStrategy` gives a ratio (e.g. ``RatioStrategy(0.5)``) or a
+        power of the class counts, computed from each fit's own ``y``.
+
     {random_state}
 
     shrinkage : float or dict, default=None

@@ -26,6 +26,9 @@ class RandomUnderSampler(NDInputMixin, BaseUnderSampler):
     ----------
     {sampling_strategy}
 
+        On any number of classes, :class:`RatioStrategy` gives a ratio (e.g. ``RatioStrategy(0.5)``) or a
+        power of the class counts, computed from each fit's own ``y``.
+
     {random_state}
 
     replacement : bool, default=False
