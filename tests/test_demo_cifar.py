@@ -1,4 +1,5 @@
 import csv
+import warnings
 
 import numpy as np
 import pytest
@@ -127,3 +128,80 @@ def test_missing_cuda_is_refused_before_the_data_is_read(tmp_path, capsys, monke
     monkeypatch.setattr(imbsk.demos._cifar, "load_cifar_task", _reached)
     assert main(["demo", "cifar", "--data", str(tmp_path), "--device", "cuda", "--out", str(tmp_path / "o")]) == 2
     assert "device='cuda' but CUDA is not available" in capsys.readouterr().err
+
+
+def _fake_results(names=("cat", "dog")):
+    from imbsk.demos._cifar import cifar_remedies
+
+    remedies = list(cifar_remedies(_tiny_net())) + ["post-hoc logit adjustment"]
+    rows = [{"remedy": r, "test_balanced_accuracy": 0.5 + 0.02 * i} for i, r in enumerate(remedies)]
+    matrices = {r: np.array([[18, 2], [10 - i, i]]) for i, r in enumerate(remedies)}
+    histories = {r: [{"epoch": 1, "test_bacc": 0.5}, {"epoch": 2, "test_bacc": 0.5}] for r in remedies[:-1]}
+    for row, value in zip(histories["none"], (0.55, 0.6)):
+        row["test_bacc_posthoc"] = value
+    return rows, matrices, histories, list(names)
+
+
+def _tiny_net(**params):
+    from imbsk import CNNClassifier
+
+    return CNNClassifier("simple_cnn", module__width=4, max_epochs=2, batch_size=16, random_state=0, **params)
+
+
+def test_cifar_figures_say_what_they_show_and_keep_each_remedy_colour():
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from imbsk.demos import CIFAR_PRESETS, cifar_figures, cifar_task_title
+    from imbsk.plotting import remedy_color
+
+    rows, matrices, histories, names = _fake_results()
+    task = cifar_task_title(names, ratio=10, preset=CIFAR_PRESETS["quick"])
+    assert task == "CIFAR-10 cat vs dog at 10:1 (16x16 pixels, 8 epochs)"
+    assert cifar_task_title(["airplane", "cat", "dog"], long_tailed=100).startswith(
+        "CIFAR-10-LT, 3 classes, imbalance ratio 100")
+    figures = cifar_figures(rows, matrices, histories, names, task)
+    try:
+        assert list(figures) == cifar_output_files()[2:]
+        scores, confusion, epochs = figures.values()
+        titles = [scores.axes[0].get_title(), confusion.get_suptitle(), epochs.axes[0].get_title()]
+        for title, what in zip(titles, ("per remedy", "confusion matrices", "after each epoch")):
+            assert title.startswith(task) and what in title and "official test set" in title
+        assert "balanced accuracy" in titles[0] and "balanced accuracy" in titles[2]
+        # Post-hoc adjustment has its confusion matrix, with its balanced accuracy, and its own curve.
+        panel_titles = [ax.get_title() for ax in confusion.axes if ax.get_visible()]
+        assert len(panel_titles) == 8
+        assert panel_titles[-1] == "post-hoc logit adjustment\nbalanced accuracy 0.800"  # (18/20 + 7/10) / 2
+        curves = {line.get_label(): line for line in epochs.axes[0].get_lines()}
+        np.testing.assert_allclose(curves["post-hoc logit adjustment"].get_ydata(), [0.55, 0.6])
+        # One colour per remedy in all three figures.
+        bars = dict(zip([r["remedy"] for r in rows], scores.axes[0].patches))
+        for name in ("class weights", "post-hoc logit adjustment", "none"):
+            frame = next(ax for ax in confusion.axes if ax.get_title().startswith(name + "\n"))
+            colors = {to_hex(bars[name].get_facecolor()), to_hex(curves[name].get_color()),
+                      to_hex(frame.spines["top"].get_edgecolor())}
+            assert colors == {remedy_color(name)}
+    finally:
+        for fig in figures.values():
+            plt.close(fig)
+
+
+def test_epoch_score_records_the_post_hoc_adjusted_score_too():
+    import copy
+
+    from sklearn.metrics import balanced_accuracy_score
+
+    from imbsk.demos._cifar import EpochTestScore
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(48, 3, 8, 8), dtype=np.uint8)
+    y = np.r_[np.zeros(40, int), np.ones(8, int)]
+    X[y == 1] //= 2  # the minority darker: something to learn
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a warning about so few training steps
+        net = _tiny_net(callbacks=[("test_score", EpochTestScore(X, y, posthoc_name="posthoc"))]).fit(X, y)
+    assert len(net.history[:, "posthoc"]) == 2
+    adjusted = copy.deepcopy(net).set_params(tau=1.0)
+    assert net.history[-1, "posthoc"] == balanced_accuracy_score(y, adjusted.predict(X))
+    assert net.history[-1, "test_bacc"] == balanced_accuracy_score(y, net.predict(X))

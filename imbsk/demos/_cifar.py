@@ -26,9 +26,20 @@ from ..pipeline import make_pipeline
 from ..sampling import AugmentedOverSampler, ReplicateOverSampler
 from ._output import check_output_folder
 
-__all__ = ["CIFAR_PRESETS", "check_cifar_classes", "cifar_output_files", "cifar_remedies", "run_cifar_demo"]
+__all__ = [
+    "CIFAR_PRESETS",
+    "check_cifar_classes",
+    "cifar_figures",
+    "cifar_output_files",
+    "cifar_remedies",
+    "cifar_task_title",
+    "run_cifar_demo",
+]
 
 _FIGURES = ("balanced_accuracy_per_remedy.png", "confusion_matrices.png", "balanced_accuracy_per_epoch.png")
+_POSTHOC = "post-hoc logit adjustment"
+# History key of the plain network's per-epoch score after post-hoc adjustment.
+_POSTHOC_KEY = "test_bacc_posthoc"
 
 #: Settings of ``imbsk demo cifar``. ``quick`` fits 2 CPU cores in a few minutes: all 5,000 : 500 training
 #: images, average-pooled to 16x16 pixels, a narrow network and 8 epochs, scored on the test set only;
@@ -51,15 +62,27 @@ class EpochTestScore(Callback):
     X, y : held-out images and labels
     name : str, default="test_bacc"
         History key the score is stored under.
+    posthoc_name : str or None, default=None
+        If given, also record under this key the score after post-hoc logit adjustment with ``tau=1``
+        (what ``set_params(tau=1.0)`` would predict), from the same probabilities.
     """
 
-    def __init__(self, X, y, name="test_bacc"):
+    def __init__(self, X, y, name="test_bacc", posthoc_name=None):
         self.X = X
         self.y = y
         self.name = name
+        self.posthoc_name = posthoc_name
 
     def on_epoch_end(self, net, **kwargs):
-        net.history.record(self.name, float(balanced_accuracy_score(self.y, net.predict(self.X))))
+        proba = net.predict_proba(self.X)
+        net.history.record(self.name, float(balanced_accuracy_score(self.y, net.classes_[proba.argmax(1)])))
+        if self.posthoc_name is not None:
+            # Subtracting the log prior from log-probabilities moves the argmax as it would the logits'.
+            with np.errstate(divide="ignore"):
+                adjusted = np.log(proba) - np.log(net.class_prior_)
+            net.history.record(
+                self.posthoc_name, float(balanced_accuracy_score(self.y, net.classes_[adjusted.argmax(1)]))
+            )
 
 
 def cifar_remedies(base, random_state=0):
@@ -313,7 +336,7 @@ def run_cifar_demo(
     )
     remedies = cifar_remedies(base, random_state)
     folds = StratifiedKFold(preset["cv"], shuffle=True, random_state=random_state) if preset["cv"] else None
-    rows, fitted = [], {}
+    rows, fitted, matrices = [], {}, {}
     bar = tqdm(remedies.items(), desc="cifar demo", disable=not progress)
     for name, estimator in bar:
         bar.set_postfix_str(name)
@@ -322,30 +345,34 @@ def run_cifar_demo(
             res = cross_validate(estimator, X, y, cv=folds, scoring=BALANCED_SCORING)
             row["cv_balanced_accuracy"] = float(np.mean(res["test_balanced_accuracy"]))
             row["cv_balanced_accuracy_std"] = float(np.std(res["test_balanced_accuracy"]))
-        _final_step(estimator).set_params(callbacks=[("test_score", EpochTestScore(X_test, y_test))])
+        score = EpochTestScore(X_test, y_test, posthoc_name=_POSTHOC_KEY if name == "none" else None)
+        _final_step(estimator).set_params(callbacks=[("test_score", score)])
         t0 = time.perf_counter()
         estimator.fit(X, y)
         row["fit_seconds"] = time.perf_counter() - t0
-        row.update(_test_scores(estimator, X_test, y_test, names))
-        rows.append(row)
+        scores, matrices[name] = _test_scores(estimator, X_test, y_test, names)
+        rows.append({**row, **scores})
         fitted[name] = estimator
     # Post-hoc logit adjustment needs no training: the plain network with its logits shifted by the
     # log prior of its training labels.
     plain = _final_step(fitted["none"])
     plain.set_params(tau=1.0)
-    rows.append({"remedy": "post-hoc logit adjustment", "fit_seconds": 0.0,
-                 **_test_scores(plain, X_test, y_test, names)})
+    scores, matrices[_POSTHOC] = _test_scores(plain, X_test, y_test, names)
+    rows.append({"remedy": _POSTHOC, "fit_seconds": 0.0, **scores})
     plain.set_params(tau=0.0)
     elapsed = time.perf_counter() - start
     if verbose:
         print(summary_table(rows, names))
         print(f"\ntotal time {elapsed:.0f} s")
     if out is not None:
-        _write_outputs(rows, fitted, X_test, y_test, names, out, plots, elapsed, preset, overwrite)
+        histories = {name: _final_step(est).history for name, est in fitted.items()}
+        task = cifar_task_title(names, long_tailed, ratio, preset)
+        _write_outputs(rows, matrices, histories, task, names, out, plots, elapsed, preset, overwrite)
     return rows
 
 
 def _test_scores(estimator, X_test, y_test, names):
+    """The row's test scores, and the confusion matrix they come from."""
     scores = evaluate(estimator, X_test, y_test)
     y_pred = estimator.predict(X_test)
     cm = confusion_matrix(y_test, y_pred, labels=np.arange(len(names)))
@@ -357,7 +384,7 @@ def _test_scores(estimator, X_test, y_test, names):
     }
     if len(names) <= 3:
         row.update({f"recall_{n}": float(r) for n, r in zip(names, recalls)})
-    return row
+    return row, cm
 
 
 def summary_table(rows, names=None):
@@ -375,7 +402,89 @@ def summary_table(rows, names=None):
     return to_markdown(table, columns)
 
 
-def _write_outputs(rows, fitted, X_test, y_test, names, out, plots, elapsed, preset, overwrite):
+def cifar_task_title(names, long_tailed=None, ratio=10, preset=None):
+    """One line naming the demo's task, for the figures' titles.
+
+    Parameters
+    ----------
+    names : list of str
+        The classes, majority first for a binary task.
+    long_tailed : float or None, default=None
+        The CIFAR-10-LT imbalance ratio, if the task is long-tailed.
+    ratio : float, default=10
+        Majority : minority ratio of a binary task.
+    preset : dict or None, default=None
+        A :data:`CIFAR_PRESETS` entry; its image size and epochs are added.
+
+    Returns
+    -------
+    title : str
+
+    Examples
+    --------
+    >>> from imbsk.demos import CIFAR_PRESETS
+    >>> from imbsk.demos import cifar_task_title
+    >>> cifar_task_title(["cat", "dog"], ratio=10, preset=CIFAR_PRESETS["quick"])
+    'CIFAR-10 cat vs dog at 10:1 (16x16 pixels, 8 epochs)'
+    """
+    if long_tailed:
+        title = f"CIFAR-10-LT, {len(names)} classes, imbalance ratio {long_tailed:g}"
+    else:
+        title = f"CIFAR-10 {' vs '.join(names)} at {ratio:g}:1"
+    if preset:
+        title += f" ({preset['image_size']}x{preset['image_size']} pixels, {preset['max_epochs']} epochs)"
+    return title
+
+
+def cifar_figures(rows, matrices, histories, names, task):
+    """The demo's figures: balanced accuracy per remedy, confusion matrices, and balanced accuracy per epoch.
+
+    Every figure's title names the task and the score; every remedy has its colour of
+    :func:`imbsk.plotting.remedy_color` in all three. The post-hoc logit adjustment has a confusion
+    matrix and, when the plain network's history recorded it, a curve of its own.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The demo's rows (``remedy`` and ``test_balanced_accuracy``).
+    matrices : dict of remedy -> ndarray of shape (n_classes, n_classes)
+        Test-set confusion matrices.
+    histories : dict of remedy -> skorch History or list of dict
+        Per-epoch records with ``test_bacc``; the plain network's may also hold the post-hoc score.
+    names : list of str
+        Class names.
+    task : str
+        The task, e.g. from :func:`cifar_task_title`.
+
+    Returns
+    -------
+    figures : dict of file name -> matplotlib.figure.Figure
+    """
+    from ..plotting import plot_confusion_matrices, plot_history, plot_scores
+
+    chance = 1 / len(names)
+    histories = dict(histories)
+    plain = histories.get("none", [])
+    if any(_POSTHOC_KEY in r for r in plain):
+        histories[_POSTHOC] = [{"epoch": r["epoch"], "test_bacc": r[_POSTHOC_KEY]} for r in plain if _POSTHOC_KEY in r]
+    return {
+        _FIGURES[0]: plot_scores(
+            {r["remedy"]: r["test_balanced_accuracy"] for r in rows}, chance=chance,
+            xlabel="balanced accuracy on the official test set",
+            title=f"{task}\nbalanced accuracy per remedy on the official test set",
+        ),
+        _FIGURES[1]: plot_confusion_matrices(
+            matrices, class_names=names,
+            title=f"{task}\nconfusion matrices on the official test set (rows: true class, as recall)",
+        ),
+        _FIGURES[2]: plot_history(
+            histories, key="test_bacc", ylabel="balanced accuracy (official test set)",
+            title=f"{task}\nbalanced accuracy on the official test set after each epoch",
+        ),
+    }
+
+
+def _write_outputs(rows, matrices, histories, task, names, out, plots, elapsed, preset, overwrite):
     check_output_folder(out, cifar_output_files(plots), overwrite)
     os.makedirs(out, exist_ok=True)
     write_csv(rows, os.path.join(out, "cifar_results.csv"), columns=list(dict.fromkeys(k for r in rows for k in r)))
@@ -385,23 +494,9 @@ def _write_outputs(rows, fitted, X_test, y_test, names, out, plots, elapsed, pre
         f.write(summary_table(rows, names) + "\n")
     if not plots:
         return
-    from ..plotting import _pyplot, plot_confusion_matrices, plot_history, plot_scores
+    from ..plotting import _pyplot
 
     plt = _pyplot()
-    figures = {
-        _FIGURES[0]: plot_scores(
-            {r["remedy"]: r["test_balanced_accuracy"] for r in rows}, xlabel="balanced accuracy (official test set)"
-        ),
-        _FIGURES[1]: plot_confusion_matrices(
-            {name: confusion_matrix(y_test, est.predict(X_test), labels=np.arange(len(names)))
-             for name, est in fitted.items()},
-            class_names=names,
-        ),
-        _FIGURES[2]: plot_history(
-            {name: _final_step(est).history for name, est in fitted.items()}, key="test_bacc",
-            ylabel="balanced accuracy (official test set)",
-        ),
-    }
-    for filename, fig in figures.items():
+    for filename, fig in cifar_figures(rows, matrices, histories, names, task).items():
         fig.savefig(os.path.join(out, filename), dpi=100)
         plt.close(fig)
