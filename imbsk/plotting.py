@@ -540,7 +540,12 @@ def plot_confusion_matrices(matrices, *, class_names=None, normalize=True, max_c
     rows = -(-n // cols)
     size = 2.7 if k <= 3 else 4.0
     top = 0.5 * (title.count("\n") + 1) if title else 0.0
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + top), squeeze=False)
+    # Room under each matrix for the rotated class names of many classes, above it for a two-line title.
+    height = size + (0.1 if k > 3 else 0.4)
+    # Constrained layout: it keeps titles, rotated tick labels and the suptitle clear of one another
+    # around images of fixed aspect, where tight_layout lets them collide.
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, height * rows + top), squeeze=False,
+                             layout="constrained")
     for ax, (name, cm) in zip(axes.ravel(), matrices.items()):
         cm = np.asarray(cm, dtype=float)
         support = cm.sum(1)
@@ -566,7 +571,6 @@ def plot_confusion_matrices(matrices, *, class_names=None, normalize=True, max_c
         ax.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
     return fig
 
 
