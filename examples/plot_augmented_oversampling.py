@@ -106,6 +106,5 @@ for name, pipe in pipelines.items():
 sampler = pipelines["augmented over-sampling"][0]
 print("copies added per class:", {int(k): int(v) for k, v in sampler.sampling_strategy_.items()})
 
-fig = plot_scores(scores, xlabel="balanced accuracy (balanced test set)")
-fig.axes[0].set_title(f"Cat vs dog at 10:1 ({source}, 16x16, 4 epochs)")
-fig.tight_layout()
+fig = plot_scores(scores, xlabel="balanced accuracy (balanced test set)",
+                  title=f"Cat vs dog at 10:1 ({source}, 16x16, 4 epochs)\nbalanced accuracy per sampler")

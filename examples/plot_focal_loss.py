@@ -90,21 +90,20 @@ print(f"{source}: {np.bincount(y)} training images per class, {len(y_test)} bala
 base = CNNClassifier(module__width=8, optimizer="adamw", lr=3e-3, batch_size=32, max_epochs=8, random_state=0)
 models = {
     "cross-entropy": clone(base),
-    "focal, gamma=2": clone(base).set_params(loss="focal", criterion__gamma=2.0),
+    "focal loss (gamma=2)": clone(base).set_params(loss="focal", criterion__gamma=2.0),
     "focal + class weights": clone(base).set_params(loss="focal", class_weight="balanced"),
-    "class-balanced focal": clone(base).set_params(loss="class_balanced", criterion__gamma=2.0,
-                                                   criterion__beta=0.9999),
+    "class-balanced loss (focal)": clone(base).set_params(loss="class_balanced", criterion__gamma=2.0,
+                                                          criterion__beta=0.9999),
 }
 scores = {}
-print(f"{'loss':<22} {'balanced acc.':>13} {'automobile recall':>17}")
+print(f"{'loss':<28} {'balanced acc.':>13} {'automobile recall':>17}")
 for name, model in models.items():
     pred = model.fit(X, y).predict(X_test)
     scores[name] = balanced_accuracy_score(y_test, pred)
-    print(f"{name:<22} {scores[name]:>13.3f} {recall_score(y_test, pred):>17.3f}")
+    print(f"{name:<28} {scores[name]:>13.3f} {recall_score(y_test, pred):>17.3f}")
 
-fig = plot_scores(scores, xlabel="balanced accuracy (balanced test set)")
-fig.axes[0].set_title(f"Airplane vs automobile at 10:1 ({source}, 16x16)")
-fig.tight_layout()
+fig = plot_scores(scores, xlabel="balanced accuracy (balanced test set)",
+                  title=f"Airplane vs automobile at 10:1 ({source}, 16x16)\nbalanced accuracy per loss")
 
 # %%
 # The focal loss by itself re-weights easy against hard samples, not one class against the other, so

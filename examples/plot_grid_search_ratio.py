@@ -21,7 +21,6 @@ import os
 from pathlib import Path
 
 import joblib
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
@@ -30,6 +29,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from imbsk import CNNClassifier
 from imbsk.datasets import downsample_images, load_cifar10, make_imbalance
 from imbsk.pipeline import make_pipeline
+from imbsk.plotting import plot_search_results
 from imbsk.sampling import RandomOverSampler
 
 # The networks are tiny: more threads would add overhead, not speed.
@@ -97,10 +97,10 @@ print(f"best ratio {best}; refitted on all training images: balanced accuracy {t
 # %%
 # Balanced accuracy against the ratio
 # -----------------------------------
-fig, ax = plt.subplots(figsize=(6, 4))
-ax.errorbar(ratios, mean, yerr=std, marker="o", capsize=4, label="3-fold CV (mean +- std)")
-ax.axhline(0.5, ls="--", c="gray", label='"always cat"')
-ax.set(xscale="log", xticks=ratios, xticklabels=[str(r) for r in ratios], xlabel="dog:cat ratio after over-sampling",
-       ylabel="balanced accuracy", title=f"Over-sampling ratio, cat vs dog at 10:1 ({source})")
-ax.legend()
-fig.tight_layout()
+# :func:`imbsk.plotting.plot_search_results` reads the search's ``cv_results_``; the ratios, spaced
+# evenly on a log scale, sit on a log axis with one plain label each.
+fig = plot_search_results(
+    search, "randomoversampler__sampling_strategy", chance=0.5,
+    xlabel="dog:cat ratio after over-sampling (data: 0.1)", ylabel="balanced accuracy (3-fold CV)",
+    title=f"Over-sampling ratio, cat vs dog at 10:1 ({source})",
+)

@@ -32,7 +32,7 @@ from sklearn.model_selection import train_test_split
 
 from imbsk import CNNClassifier
 from imbsk.datasets import CIFAR10_CLASSES, downsample_images, load_cifar10, make_long_tailed
-from imbsk.plotting import plot_class_distribution, plot_confusion_matrices
+from imbsk.plotting import plot_class_distribution, plot_confusion_matrices, remedy_color
 
 # The networks are tiny: more threads would add overhead, not speed.
 torch.set_num_threads(1)
@@ -92,14 +92,18 @@ for name, model in models.items():
 # The plain network trades the tail for the head; the balanced softmax gives up a little on the head
 # for much more on the tail.
 fig, ax = plt.subplots(figsize=(7, 4))
-for name, recall in recalls.items():
-    ax.plot(CIFAR10_CLASSES, recall, marker="o", label=name)
-ax.set(ylabel="recall (balanced evaluation set)", ylim=(0, 1), title=f"Per-class recall ({source}, 16x16)")
-ax.tick_params(axis="x", rotation=45)
+for (name, recall), marker, ls in zip(recalls.items(), "os", ("-", "--")):
+    ax.plot(CIFAR10_CLASSES, recall, marker=marker, ls=ls, mfc="none", color=remedy_color(name), label=name)
+ax.set(ylabel="recall (balanced evaluation set)", ylim=(0, 1),
+       title=f"Long-tailed at ratio 20 ({source}, 16x16)\nrecall per class, from head to tail")
+ax.set_xticks(range(len(CIFAR10_CLASSES)), CIFAR10_CLASSES, rotation=45, ha="right")
 ax.legend()
 fig.tight_layout()
 
 # %%
 # Confusion matrices
 # ------------------
-fig = plot_confusion_matrices(matrices, class_names=CIFAR10_CLASSES, max_cols=2)
+fig = plot_confusion_matrices(
+    matrices, class_names=CIFAR10_CLASSES, max_cols=2,
+    title=f"Long-tailed at ratio 20 ({source})\nconfusion matrices on the balanced evaluation set",
+)
