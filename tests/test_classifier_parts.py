@@ -144,6 +144,14 @@ def test_divergence_guard_stops_a_dead_network_but_not_a_majority_collapse():
 # ----------------------------------------------------------------------------- Ctrl-C
 
 
+@pytest.fixture
+def sigint_raises():
+    """Python's own SIGINT handler, whatever this process inherited (a background job ignores SIGINT)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 class _CtrlC(Callback):
     """Sends this process a real SIGINT at the end of the given epoch."""
 
@@ -155,7 +163,7 @@ class _CtrlC(Callback):
             os.kill(os.getpid(), signal.SIGINT)
 
 
-def test_ctrl_c_stops_fit_after_clean_up_and_stops_cross_validation():
+def test_ctrl_c_stops_fit_after_clean_up_and_stops_cross_validation(sigint_raises):
     X, y = make_images()
     rec = _Record()
     clf = small(max_epochs=5, callbacks=[_CtrlC(1), rec])
@@ -167,7 +175,7 @@ def test_ctrl_c_stops_fit_after_clean_up_and_stops_cross_validation():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_on_interrupt_stop_keeps_skorchs_behaviour_and_early_stopping_still_stops():
+def test_on_interrupt_stop_keeps_skorchs_behaviour_and_early_stopping_still_stops(sigint_raises):
     X, y = make_images()
     clf = small(max_epochs=5, on_interrupt="stop", callbacks=[_CtrlC(2)]).fit(X, y)
     assert len(clf.history) == 2 and clf.predict(X).shape == (len(X),)
