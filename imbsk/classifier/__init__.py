@@ -11,7 +11,7 @@ How it fits together (see also the "How the classifier fits together" page of th
   :class:`EpochProgressBar`.
 * :mod:`._mixins` -- features that cut across the loop: :class:`InterruptMixin` (Ctrl-C stops the
   run), :class:`DeviceMixin` (``device="auto"``, pickling across machines), :class:`RandomStateMixin`,
-  :class:`MixedPrecisionMixin`.
+  :class:`ThreadsMixin` (``n_threads``), :class:`MixedPrecisionMixin`.
 * :mod:`._params` and :mod:`._build` -- parameter checks; building module, normaliser and loss.
 
 Extension points for new remedies: a callback with ``transform_batch(net, Xi, yi)`` (mixup, CutMix),
@@ -28,7 +28,7 @@ from ._callbacks import (
     TrainingDivergedError,
 )
 from ._classifier import LOSS_NAMES, CNNClassifier, FewStepsWarning
-from ._mixins import DeviceMixin, InterruptMixin, MixedPrecisionMixin, RandomStateMixin
+from ._mixins import DeviceMixin, InterruptMixin, MixedPrecisionMixin, RandomStateMixin, ThreadsMixin
 from ._params import check_params
 from ._validation import check_fit_X, check_predict_X, check_y, encode_labels, input_statistics
 
@@ -44,6 +44,7 @@ __all__ = [
     "LRSchedule",
     "MixedPrecisionMixin",
     "RandomStateMixin",
+    "ThreadsMixin",
     "TrainingDivergedError",
     "check_fit_X",
     "check_params",

@@ -37,7 +37,7 @@ from ..losses import LOSSES, class_weights
 from ..models import NormedLinear, get_module_class
 from ._build import Normalizer, accepted_kwargs, build, check_kwargs, probe_module
 from ._callbacks import DeferredReweighting, DivergenceGuard, EpochProgressBar, LRSchedule
-from ._mixins import DeviceMixin, InterruptMixin, MixedPrecisionMixin, RandomStateMixin
+from ._mixins import DeviceMixin, InterruptMixin, MixedPrecisionMixin, RandomStateMixin, ThreadsMixin
 from ._params import OPTIMIZERS, PARAMETER_CONSTRAINTS, check_params
 from ._validation import (
     check_batch_size,
@@ -68,7 +68,9 @@ class FewStepsWarning(UserWarning):
 _DATA_KWARGS = ("class_counts",)
 
 
-class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisionMixin, NeuralNetClassifier):
+class CNNClassifier(
+    InterruptMixin, DeviceMixin, RandomStateMixin, ThreadsMixin, MixedPrecisionMixin, NeuralNetClassifier
+):
     """Neural-network classifier for (imbalanced) images, with scikit-learn's interface.
 
     Trains a CNN (or an MLP on tabular data) with PyTorch through skorch, and behaves like any
@@ -177,6 +179,17 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
         Seeds weight initialisation, batch order, dropout, augmentation and the validation split.
         With an int, two fits on CPU give identical results. torch's global random state is
         restored after ``fit``.
+    n_threads : int or None, default=None
+        Number of CPU threads torch uses inside ``fit``, ``partial_fit``, ``predict`` and
+        ``predict_proba``; the caller's setting is put back when the call returns. ``None`` leaves
+        torch's setting as it is: one thread per core, except in the worker processes of
+        ``cross_validate(..., n_jobs=k)`` or ``GridSearchCV(n_jobs=k)``, which joblib starts with
+        ``cores // k`` threads each. A seeded fit can differ in the last bits between thread counts,
+        and so now and then in a prediction: a serial run on two threads and ``n_jobs=2`` on one
+        thread each can give slightly different scores. Set ``n_threads=1`` for scores that do not
+        depend on ``n_jobs``, and on a machine whose cores are busy with other work, where several
+        torch threads wait for each other and a small network can train several times slower than
+        on one thread (``benchmarks/results/parallel_cv.md``).
     device : str, default="auto"
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
     classes : array-like or None, default=None
@@ -285,6 +298,7 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
         patience=5,
         progress_bar=False,
         random_state=None,
+        n_threads=None,
         device="auto",
         classes=None,
         criterion=None,
@@ -317,6 +331,7 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
         self.patience = patience
         self.progress_bar = progress_bar
         self.random_state = random_state
+        self.n_threads = n_threads
         self.on_interrupt = on_interrupt
         self.max_steps = max_steps
         super().__init__(
@@ -534,7 +549,7 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
         seed = self._seed()
         if seed is not None and not reset:
             seed += len(self.history)  # a continued fit draws new batches and dropout masks
-        with self._device_scope(self.device_), self._rng_scope(seed):
+        with self._threads_scope(), self._device_scope(self.device_), self._rng_scope(seed):
             self.seed_ = seed
             if reset:
                 self.initialize()
@@ -1005,7 +1020,8 @@ class CNNClassifier(InterruptMixin, DeviceMixin, RandomStateMixin, MixedPrecisio
 
     def _logits(self, X):
         self.check_is_fitted()
-        logits = self.forward(self.get_dataset(X), training=False, device=self.device_)
+        with self._threads_scope():
+            logits = self.forward(self.get_dataset(X), training=False, device=self.device_)
         logits = logits * getattr(self, "logit_scale_", 1.0)
         if self.tau:
             log_prior = torch.as_tensor(np.log(self.class_prior_), dtype=logits.dtype, device=logits.device)

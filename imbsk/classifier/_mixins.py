@@ -4,6 +4,7 @@ Each mixin overrides a few of skorch's steps and calls ``super()``, in the way s
 ``AccelerateMixin`` adds devices and mixed precision, so a subclass can leave one out or replace it.
 """
 
+import numbers
 import signal
 import threading
 import warnings
@@ -14,7 +15,7 @@ import torch
 from sklearn.utils import check_random_state
 from skorch.callbacks import Callback
 
-__all__ = ["DeviceMixin", "InterruptMixin", "MixedPrecisionMixin", "RandomStateMixin"]
+__all__ = ["DeviceMixin", "InterruptMixin", "MixedPrecisionMixin", "RandomStateMixin", "ThreadsMixin"]
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -117,6 +118,31 @@ class RandomStateMixin:
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             yield
+
+
+class ThreadsMixin:
+    """``n_threads``: torch's number of CPU threads inside ``fit`` and prediction, restored afterwards."""
+
+    @contextmanager
+    def _threads_scope(self):
+        n_threads = getattr(self, "n_threads", None)
+        if n_threads is None:
+            yield
+            return
+        if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
+            # Also reached by predict after set_params, where fit's parameter validation does not run.
+            raise ValueError(f"n_threads must be a positive int or None; got n_threads={n_threads!r}.")
+        # torch's OpenMP thread count is kept per calling thread once that thread has run torch code, so
+        # the calling thread's own count is the one to save and put back.
+        saved = torch.get_num_threads()
+        if saved == n_threads:
+            yield
+            return
+        torch.set_num_threads(int(n_threads))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(saved)
 
 
 class MixedPrecisionMixin:

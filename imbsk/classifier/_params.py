@@ -45,6 +45,7 @@ PARAMETER_CONSTRAINTS = {
     "patience": [Interval(Integral, 1, None, closed="left")],
     "progress_bar": ["boolean"],
     "random_state": ["random_state"],
+    "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     "device": [str, torch.device],
     "classes": ["array-like", None],
     "criterion": [type, None],
@@ -67,7 +68,7 @@ def check_params(net):
     """
     params = {k: v for k, v in net.get_params(deep=False).items() if k in PARAMETER_CONSTRAINTS}
     validate_parameter_constraints(PARAMETER_CONSTRAINTS, params, caller_name=type(net).__name__)
-    for name in ("batch_size", "max_epochs", "max_steps", "patience", "warmup_epochs", "reweight_epoch"):
+    for name in ("batch_size", "max_epochs", "max_steps", "patience", "warmup_epochs", "reweight_epoch", "n_threads"):
         if isinstance(getattr(net, name), bool):
             raise ValueError(f"{name} must be an integer, not a bool; got {name}={getattr(net, name)!r}.")
     if net.optimizer == "sgd" and net.nesterov and net.momentum == 0:
