@@ -40,7 +40,6 @@ class LRSchedule(Callback):
     """
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.step_ = 0
         self.warmup_epochs_ = net.warmup_epochs_
         self.kind_ = net.lr_schedule
         epochs = getattr(net, "epochs_", net.max_epochs)
@@ -82,13 +81,10 @@ class LRSchedule(Callback):
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         if not training:
             return
-        factor = self.factor(self.step_, getattr(net, "steps_per_epoch_", 1))
+        # The classifier counts the steps of this fit (its max_steps budget needs them too).
+        factor = self.factor(net.train_steps_, getattr(net, "steps_per_epoch_", 1))
         for group in net.optimizer_.param_groups:
             group["lr"] = group.get("peak_lr", group["lr"]) * factor
-
-    def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        if training:
-            self.step_ += 1
 
 
 class DeferredReweighting(Callback):

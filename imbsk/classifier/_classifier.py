@@ -393,9 +393,6 @@ class CNNClassifier(
                 params[full] = vars(self).get(full, value)
         return params
 
-    def _check_params(self):
-        check_params(self)
-
     def _resolved_warmup(self):
         epochs = getattr(self, "epochs_", self.max_epochs)
         if isinstance(self.warmup_epochs, str):  # "auto"
@@ -540,8 +537,8 @@ class CNNClassifier(
         return partial if partial is not None else self.classes_inferred_
 
     def _fit(self, X, y, reset, routing_method, fit_params, classes=None):
+        check_params(self)  # also on a continued fit: set_params may have changed them since
         if reset:
-            self._check_params()
             self.device_ = self._resolve_device()
             if routing_method == "fit":
                 self.__dict__.pop("classes_partial_", None)

@@ -4,7 +4,6 @@ Each function takes what it needs as arguments, so it is tested on its own and r
 stage-two estimators that work on a fitted network.
 """
 
-import numbers
 
 import numpy as np
 import torch
@@ -243,13 +242,12 @@ def check_batch_size(batch_size, n_samples, has_batch_norm):
     Parameters
     ----------
     batch_size : int
+        Already validated by :func:`~imbsk.classifier.check_params`.
     n_samples : int
         Training samples.
     has_batch_norm : bool
         Whether the network has batch-normalisation layers.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}.")
     if has_batch_norm and (batch_size == 1 or n_samples == 1):
         raise ValueError(
             f"batch_size={batch_size} with {n_samples} training samples: the network has batch normalisation, "
