@@ -50,3 +50,18 @@ def pytest_collection_modifyitems(config, items):
             "imbsk.plotting" in item.name or "matplotlib" in source or "plotting" in source
         ):
             item.add_marker(no_matplotlib)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module's tests on one torch thread, and put the caller's setting back after them.
+
+    The networks of the tests are tiny: a second intra-op thread only adds synchronisation, and on a
+    busy machine spinning threads slow them down by an order of magnitude.
+    """
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -10,15 +10,8 @@ from imbsk.batching import (
     class_sampling_probabilities,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # The networks here are tiny: a second intra-op thread only adds synchronisation, and on a busy
-    # machine spinning threads slow these tests down by an order of magnitude.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# Tiny networks: one torch thread (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _labels(counts):

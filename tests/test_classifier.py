@@ -20,15 +20,8 @@ from imbsk.models import MLP, SimpleCNN
 from imbsk.pipeline import make_pipeline
 from imbsk.sampling import RandomOverSampler
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # The networks here are tiny: a second intra-op thread only adds synchronisation, and on a busy
-    # machine spinning threads slow these tests down by an order of magnitude.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# Tiny networks: one torch thread (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_images(n_majority, n_minority, seed, shift=24, channels=1, size=8):

@@ -17,13 +17,8 @@ from imbsk.classifier import LOSS_NAMES, DivergenceGuard, LRSchedule, TrainingDi
 from imbsk.classifier._validation import check_y, encode_labels, input_statistics
 from imbsk.losses import LOSSES
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# Tiny networks: one torch thread (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_images(n_majority=60, n_minority=20, seed=0, size=8):
