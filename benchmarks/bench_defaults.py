@@ -46,10 +46,10 @@ import platform
 import shlex
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _paths import DEFAULT_DATA
 from bench_cifar import load_task
 from sklearn.datasets import load_digits
 from sklearn.metrics import balanced_accuracy_score
@@ -63,7 +63,6 @@ from imbsk.models import SimpleCNN
 from imbsk.pipeline import make_pipeline
 from imbsk.sampling import RandomOverSampler
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TASK_ROWS = {"catdog": ("none", "ros", "balanced"), "digits": ("none", "weighted")}
 ROWS = ("none", "ros", "balanced", "weighted")
 

@@ -26,7 +26,6 @@ Usage::
 """
 
 import argparse
-import ast
 import platform
 import shlex
 import sys
@@ -35,6 +34,7 @@ import warnings
 
 import numpy as np
 import torch
+from _paths import parse_set
 from sklearn.datasets import load_digits
 from sklearn.model_selection import StratifiedKFold, cross_validate
 
@@ -59,17 +59,6 @@ def tasks(seed):
         X, y_bin, sampling_strategy={1: int((y_bin == 0).sum() / 20)}, random_state=seed
     )
     return {"lt20": (X_lt, y_lt), "binary": (X_bin, y_bin)}
-
-
-def parse_set(items):
-    out = {}
-    for item in items or []:
-        key, _, value = item.partition("=")
-        try:
-            out[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key] = value
-    return out
 
 
 def main(argv=None):

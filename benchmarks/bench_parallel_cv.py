@@ -35,7 +35,6 @@ between repeats, or if modes that train with the same number of torch threads di
 """
 
 import argparse
-import ast
 import datetime
 import os
 import platform
@@ -54,6 +53,7 @@ warnings.filterwarnings("ignore", message="CNNClassifier will take only")
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 import torch  # noqa: E402
+from _paths import parse_set  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import StratifiedKFold, cross_validate  # noqa: E402
 
@@ -117,17 +117,6 @@ def run(X, y, params, epochs, n_jobs, threads=None, context=None):
     # Workers started during the call count from zero; none is stopped during one.
     cpu = sum(t - before.get(pid, 0.0) for pid, t in after.items())
     return wall, cpu, float(np.median(res["fit_time"])), res["test_score"]
-
-
-def parse_set(items):
-    out = {}
-    for item in items or []:
-        key, _, value = item.partition("=")
-        try:
-            out[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key] = value
-    return out
 
 
 def main(argv=None):
