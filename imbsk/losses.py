@@ -5,8 +5,14 @@ Every loss takes ``(logits, target)`` with ``logits`` of shape (N, K) (float) an
 plain PyTorch, as a skorch ``criterion`` and inside :class:`imbsk.CNNClassifier`. All are computed
 from ``log_softmax`` and are numerically stable.
 
+Every loss also takes soft targets: a float ``target`` of shape (N, K) whose rows are probability
+vectors, as made by mixup and CutMix (:mod:`imbsk.mixup`) or label smoothing. A one-hot row gives
+exactly the loss of its class index. Each loss documents what it computes for a soft row.
+
 Class weights follow :class:`torch.nn.CrossEntropyLoss`: they live in the attribute ``weight`` (a
-buffer, or None), and the mean is a weighted mean, ``sum_i w[y_i] l_i / sum_i w[y_i]``. ``weight`` may be
+buffer, or None), and the mean is a weighted mean, ``sum_i w[y_i] l_i / sum_i w[y_i]``. With soft
+targets a sample weighs ``sum_j t_ij w_j`` (its target's mix of the class weights), in the loss and in the
+mean. ``weight`` may be
 reassigned at any time, for instance by deferred re-weighting (Cao et al. 2019) at a chosen epoch;
 array-likes are converted to a tensor. Class counts are converted to buffers, so ``.to(device)`` moves
 them with the module.
@@ -30,6 +36,7 @@ __all__ = [
     "LOSSES",
     "BalancedSoftmaxLoss",
     "ClassBalancedLoss",
+    "CrossEntropyLoss",
     "FocalLoss",
     "LDAMLoss",
     "LogitAdjustedLoss",
@@ -170,14 +177,18 @@ class _ImbalanceLoss(nn.Module):
         return counts
 
     def _check_input(self, logits, target):
-        if logits.ndim != 2 or target.ndim != 1 or target.shape[0] != logits.shape[0]:
+        """Check shapes; return True for soft targets (N, K), False for class indices (N,)."""
+        soft = target.ndim == 2 and target.is_floating_point()
+        if (logits.ndim != 2 or target.shape[0] != logits.shape[0] or not (target.ndim == 1 or soft)
+                or (soft and target.shape[1] != logits.shape[1])):
             raise ValueError(
-                f"expected logits of shape (N, K) and target of shape (N,); got {tuple(logits.shape)} and "
-                f"{tuple(target.shape)}."
+                f"expected logits of shape (N, K) and target of shape (N,) (class indices) or (N, K) (soft "
+                f"targets, float); got {tuple(logits.shape)} and {tuple(target.shape)} ({target.dtype})."
             )
         n_classes = getattr(self, "n_classes", None)
         if n_classes is not None and logits.shape[1] != n_classes:
             raise ValueError(f"logits have {logits.shape[1]} columns but class_counts has {n_classes} classes.")
+        return soft
 
     def _weight_for(self, logits):
         if self.weight is None:
@@ -186,8 +197,23 @@ class _ImbalanceLoss(nn.Module):
             raise ValueError(f"weight has {self.weight.numel()} entries but logits have {logits.shape[1]} columns.")
         return self.weight.to(device=logits.device, dtype=logits.dtype)
 
-    def _cross_entropy(self, logits, target):
+    def _cross_entropy(self, logits, target, soft=False):
+        if soft:
+            return self._soft_loss(-F.log_softmax(logits, dim=1), target, logits)
         return F.cross_entropy(logits, target, weight=self._weight_for(logits), reduction=self.reduction)
+
+    def _soft_loss(self, per_class, target, logits):
+        """Reduce the per-class losses ``per_class[i, j]`` (the loss of sample i were its class j) over soft
+        targets: ``l_i = sum_j t_ij w_j per_class[i, j]``, weighted mean by ``sum_j t_ij w_j``."""
+        target = target.to(per_class.dtype)
+        w = self._weight_for(logits)
+        tw = target if w is None else target * w
+        loss = (tw * per_class).sum(1)
+        if self.reduction == "none":
+            return loss
+        if self.reduction == "sum":
+            return loss.sum()
+        return loss.mean() if w is None else loss.sum() / tw.sum()
 
     def extra_repr(self):
         return f"reduction={self.reduction!r}"
@@ -197,7 +223,9 @@ class FocalLoss(_ImbalanceLoss):
     """Focal loss of Lin et al. (2017): cross-entropy scaled by ``(1 - p_t) ** gamma``.
 
     ``l_i = -w[y_i] (1 - p_i) ** gamma * log p_i`` with ``p_i`` the softmax probability of the true
-    class. ``gamma=0`` is (weighted) cross-entropy.
+    class. ``gamma=0`` is (weighted) cross-entropy. A soft target ``t_i`` mixes the focal terms of the
+    classes, ``l_i = -sum_j t_ij w_j (1 - p_ij) ** gamma * log p_ij``: what mixup's usual
+    ``lam * loss(y_a) + (1 - lam) * loss(y_b)`` gives for each sample.
 
     Parameters
     ----------
@@ -221,15 +249,19 @@ class FocalLoss(_ImbalanceLoss):
         self.gamma = _check_real("gamma", gamma, 0.0)
 
     def forward(self, logits, target):
-        """Loss of ``logits`` (N, K) against ``target`` (N,)."""
-        self._check_input(logits, target)
+        """Loss of ``logits`` (N, K) against ``target``: class indices (N,) or soft targets (N, K)."""
+        soft = self._check_input(logits, target)
         if self.gamma == 0.0:
-            return self._cross_entropy(logits, target)
-        logp = F.log_softmax(logits, dim=1).gather(1, target[:, None]).squeeze(1)
+            return self._cross_entropy(logits, target, soft)
+        logp = F.log_softmax(logits, dim=1)
+        if not soft:
+            logp = logp.gather(1, target[:, None]).squeeze(1)
         # -expm1(log p) is 1 - p without cancellation; the floor keeps the gradient of a fractional
         # power finite when p rounds to 1.
         focus = (-torch.expm1(logp)).clamp_min(1e-12) ** self.gamma
         loss = -focus * logp
+        if soft:
+            return self._soft_loss(loss, target, logits)
         w = self._weight_for(logits)
         if w is not None:
             wt = w[target]
@@ -322,6 +354,10 @@ class LDAMLoss(_ImbalanceLoss):
     (``CifarResNet(normalized_classifier=True)``), whose outputs lie in ``[-1, 1]``, and ``scale=30``;
     with an ordinary linear last layer use ``scale=1``.
 
+    With a soft target ``t_i`` every logit is lowered by its share of its class's margin,
+    ``CE(scale * (z - t_i * m), t_i)`` (elementwise product), which is LDAM for a one-hot row. (The
+    mixture ``sum_j t_ij LDAM(z, j)`` would need one softmax per class present in the target.)
+
     Parameters
     ----------
     class_counts : array-like of shape (n_classes,)
@@ -359,12 +395,13 @@ class LDAMLoss(_ImbalanceLoss):
         self.weight = weight
 
     def forward(self, logits, target):
-        """Loss of ``logits`` (N, K) against ``target`` (N,)."""
-        self._check_input(logits, target)
+        """Loss of ``logits`` (N, K) against ``target``: class indices (N,) or soft targets (N, K)."""
+        soft = self._check_input(logits, target)
         margins = self.margins.to(device=logits.device, dtype=logits.dtype)
-        # Scatter-free: subtract the margin only in the true-class column.
-        adjusted = logits - F.one_hot(target, logits.shape[1]).to(logits.dtype) * margins[target][:, None]
-        return self._cross_entropy(self.scale * adjusted, target)
+        # Scatter-free: subtract the margin only in the true-class column (its share, for soft targets).
+        share = target.to(logits.dtype) if soft else F.one_hot(target, logits.shape[1]).to(logits.dtype)
+        adjusted = logits - share * margins
+        return self._cross_entropy(self.scale * adjusted, target, soft)
 
     def extra_repr(self):
         return (f"n_classes={self.n_classes}, max_margin={self.max_margin}, scale={self.scale}, "
@@ -376,7 +413,8 @@ class LogitAdjustedLoss(_ImbalanceLoss):
 
     The prior is the class frequency ``n_k / sum(n)``. The model is trained against the adjusted
     logits, so its raw logits estimate balanced (prior-free) scores; no adjustment is needed at predict
-    time. ``tau=1`` is the balanced softmax (:class:`BalancedSoftmaxLoss`).
+    time. ``tau=1`` is the balanced softmax (:class:`BalancedSoftmaxLoss`). A soft target gives the
+    soft cross-entropy of the adjusted logits.
 
     Parameters
     ----------
@@ -416,10 +454,10 @@ class LogitAdjustedLoss(_ImbalanceLoss):
         self.weight = weight
 
     def forward(self, logits, target):
-        """Loss of ``logits`` (N, K) against ``target`` (N,)."""
-        self._check_input(logits, target)
+        """Loss of ``logits`` (N, K) against ``target``: class indices (N,) or soft targets (N, K)."""
+        soft = self._check_input(logits, target)
         adjusted = logits + self.tau * self.log_prior.to(device=logits.device, dtype=logits.dtype)
-        return self._cross_entropy(adjusted, target)
+        return self._cross_entropy(adjusted, target, soft)
 
     def extra_repr(self):
         return f"n_classes={self.n_classes}, tau={self.tau}, reduction={self.reduction!r}"
@@ -451,9 +489,44 @@ class BalancedSoftmaxLoss(LogitAdjustedLoss):
         return f"n_classes={self.n_classes}, reduction={self.reduction!r}"
 
 
+class CrossEntropyLoss(nn.CrossEntropyLoss):
+    """:class:`torch.nn.CrossEntropyLoss` whose class-weighted mean treats soft targets like class indices.
+
+    With class indices it is PyTorch's loss, unchanged. With soft targets (float, shape (N, K)), class
+    weights and ``reduction="mean"``, PyTorch divides the summed loss by N, while with class indices it
+    divides by ``sum_i w[y_i]``: a one-hot batch then gives a different loss, and mixup with class weights
+    would silently rescale the learning rate by the mean sample weight. Here the divisor is
+    ``sum_i sum_j t_ij w_j`` in both cases, so a one-hot row gives exactly the class-index loss
+    (label smoothing included).
+
+    Parameters
+    ----------
+    As :class:`torch.nn.CrossEntropyLoss` (``weight``, ``ignore_index``, ``reduction``,
+    ``label_smoothing``, ...).
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = CrossEntropyLoss(weight=torch.tensor([0.2, 1.8]))
+    >>> z, y = torch.tensor([[1.0, -1.0], [0.5, 0.0]]), torch.tensor([0, 1])
+    >>> bool(torch.isclose(loss(z, y), loss(z, torch.eye(2)[y])))
+    True
+    """
+
+    def forward(self, input, target):
+        """Loss of ``input`` (N, K, ...) against class indices (N, ...) or soft targets (N, K, ...)."""
+        soft = target.is_floating_point() and target.ndim == input.ndim
+        if not soft or self.weight is None or self.reduction != "mean":
+            return super().forward(input, target)
+        losses = F.cross_entropy(input, target, weight=self.weight, reduction="none",
+                                 label_smoothing=self.label_smoothing)
+        w = self.weight.to(target.dtype).view((1, -1) + (1,) * (target.ndim - 2))
+        return losses.sum() / (target * w).sum()
+
+
 LOSSES = {
-    "ce": nn.CrossEntropyLoss,
-    "weighted_ce": nn.CrossEntropyLoss,
+    "ce": CrossEntropyLoss,
+    "weighted_ce": CrossEntropyLoss,
     "focal": FocalLoss,
     "class_balanced": ClassBalancedLoss,
     "ldam": LDAMLoss,
@@ -462,7 +535,8 @@ LOSSES = {
 }
 """dict: the one registry of loss names, used by :func:`get_loss` and by ``CNNClassifier(loss=...)``.
 
-``"weighted_ce"`` is cross-entropy with inverse-frequency class weights (from ``class_counts``);
+``"ce"`` and ``"weighted_ce"`` are :class:`CrossEntropyLoss` (PyTorch's, with the weighted mean also for soft
+targets); ``"weighted_ce"`` has inverse-frequency class weights (from ``class_counts``);
 ``"cross_entropy"`` is accepted by :func:`get_loss` as another name for ``"ce"``.
 """
 
