@@ -159,6 +159,14 @@ class _BatchMix(Callback):
     def _blend(self, Xi, perm, lam):
         raise NotImplementedError
 
+    def __getstate__(self):
+        # The generators belong to one fit (on_train_begin seeds new ones); a CUDA generator in a pickle
+        # would not load on a machine without the device.
+        state = self.__dict__.copy()
+        state.pop("rng_", None)
+        state.pop("generator_", None)
+        return state
+
 
 class Mixup(_BatchMix):
     """Mixup (Zhang et al. 2018): train on convex combinations of pairs of samples and of their labels.
