@@ -57,6 +57,7 @@ ROWS = {
     "crt": ("ce", "crt"),
     "taunorm": ("ce", "taunorm"),
     "lws": ("ce", "lws"),
+    "ncm": ("ce", "ncm"),
     "weighted": ("weighted", None),
     "focal": ("focal", None),
     "cb": ("cb", None),
@@ -154,6 +155,8 @@ def stage_two(kind, fitted, seed):
         return decoupling.TauNormalization(frozen, tau=TAU), True
     if kind == "lws":
         return decoupling.LearnableWeightScaling(frozen, epochs=STAGE_TWO_EPOCHS, random_state=seed), True
+    if kind == "ncm":
+        return decoupling.NearestClassMean(frozen), True
     if kind == "mislas":
         return decoupling.MiSLAS(frozen, epochs=STAGE_TWO_EPOCHS, random_state=seed), True
     raise ValueError(f"unknown stage two {kind!r}")
