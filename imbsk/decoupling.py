@@ -313,7 +313,8 @@ class _DecoupledClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         try:
             # Only the module is built (with the class's default sizes); a module that cannot be built
             # this way is checked after the stage-one fit instead.
-            probe.initialize_module()
+            with probe._current_init_context("module"):  # skorch sets module_ only inside this context
+                probe.initialize_module()
             module = probe.module_
         except Exception:  # noqa: BLE001 - a best-effort early check
             return

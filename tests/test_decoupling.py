@@ -81,6 +81,14 @@ def toy(counts=(60, 15, 4), seed=0, noise=1.0, shape=(1, 8, 8)):
 # ---------------------------------------------------------------------------------------- last_linear
 
 
+class CountingCNN(CNNClassifier):
+    n_fits = 0
+
+    def fit(self, X, y, **fit_params):
+        type(self).n_fits += 1
+        return super().fit(X, y, **fit_params)
+
+
 def test_last_linear_finds_the_classifier_of_each_built_in_network():
     cnn = SimpleCNN(n_classes=3, width=4)
     assert last_linear(cnn) == ("classifier.3", cnn.classifier[3])
@@ -109,9 +117,11 @@ def test_last_linear_error_names_the_module_class():
 
 def test_module_without_last_linear_fails_before_stage_one():
     X, y = toy()
-    est = ClassifierRetraining(CNNClassifier(module=NoHead, max_epochs=1))
-    with pytest.raises(ValueError, match="NoHead has no last linear layer"):
-        est.fit(X, y)
+    CountingCNN.n_fits = 0
+    for module in (NoHead, NoHead(n_classes=3)):
+        with pytest.raises(ValueError, match="NoHead has no last linear layer"):
+            ClassifierRetraining(CountingCNN(module=module, max_epochs=1)).fit(X, y)
+    assert CountingCNN.n_fits == 0
 
 
 # ---------------------------------------------------------------------------------------- minority recall
@@ -171,19 +181,11 @@ def test_tau_norm_divides_weights_by_their_norms(digits, net):
     np.testing.assert_allclose(est.predict_proba(X_test[:5]), expected, rtol=1e-4, atol=1e-6)
 
 
-class CountingCNN(CNNClassifier):
-    n_fits = 0
-
-    def fit(self, X, y, **fit_params):
-        type(self).n_fits += 1
-        return super().fit(X, y, **fit_params)
-
-
 def test_grid_search_over_tau_reuses_the_frozen_network():
     X, y = toy(seed=0)
     X_val, y_val = toy(counts=(30, 30, 30), seed=1)
     CountingCNN.n_fits = 0
-    net = CountingCNN(module__width=4, max_epochs=20, batch_size=16, random_state=0).fit(X, y)
+    net = CountingCNN(module__width=4, max_epochs=10, batch_size=16, random_state=0).fit(X, y)
     module = net.module_
     search = GridSearchCV(
         TauNormalization(FrozenEstimator(net)),
@@ -375,7 +377,7 @@ def test_pipeline_with_oversampler_and_ldam_in_cross_validate():
     pipe = make_pipeline(
         RandomOverSampler(random_state=0),
         ClassifierRetraining(
-            CNNClassifier(loss="ldam", module__width=4, max_epochs=15, batch_size=16, random_state=0),
+            CNNClassifier(loss="ldam", module__width=4, max_epochs=10, batch_size=32, random_state=0),
             epochs=10,
             random_state=0,
         ),
@@ -393,3 +395,16 @@ def test_tabular_mlp(cls):
     assert est.layer_name_ == "net.3"
     assert est.predict_proba(X).shape == (len(X), 3)
     assert est.score(X, y) > 0.6
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize(
+    "cls", [ClassifierRetraining, LearnableWeightScaling, TauNormalization, NearestClassMean, MiSLAS]
+)
+def test_stage_two_on_cuda(cls):
+    X, y = toy(noise=0.5)
+    net = CNNClassifier(module="resnet20", max_epochs=3, batch_size=16, device="cuda", random_state=0).fit(X, y)
+    est = cls(FrozenEstimator(net)).fit(X, y)
+    assert all(p.device.type == "cuda" for p in est.estimator_.module_.parameters())
+    assert est.predict_proba(X).shape == (len(X), 3)
+    assert np.isfinite(est.predict_proba(X)).all()
