@@ -261,16 +261,32 @@ def test_check_soft_targets_accepts_every_builtin_loss(fitted):
 # ----------------------------------------------------------------------------- in fit
 
 
+class RecordingMixup(Mixup):
+    """Mixup that keeps what it returned, to see what the network was trained on."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.seen_ = []
+
+    def transform_batch(self, net, Xi, yi):
+        Xi, yi = super().transform_batch(net, Xi, yi)
+        self.seen_.append((Xi, yi))
+        return Xi, yi
+
+
 def test_picked_up_by_the_classifier_and_x_untouched():
     X, y = easy_images(64)
     X_before = X.copy()
-    cb = Mixup(alpha=1.0)
-    clf = small(callbacks=[("mixup", cb)]).fit(X, y)
-    assert [type(t).__name__ for t in clf.batch_transforms_] == ["Mixup"]
+    cb = RecordingMixup(alpha=1.0)
+    clf = small(max_epochs=2, callbacks=[("mixup", cb)]).fit(X, y)
+    assert clf.batch_transforms_ == [cb]
+    assert len(cb.seen_) == clf.train_steps_ == 4  # every training batch, none of prediction
+    for Xi, soft in cb.seen_:
+        assert Xi.dtype == torch.float32 and soft.shape == (32, 2)
+        assert 0 <= float(Xi.min()) and float(Xi.max()) <= 255  # blended on the uint8 scale
     assert np.array_equal(X, X_before)
-    # Mixed soft targets keep the training loss above the hard-label loss of the same fit without mixup.
-    plain = small().fit(X, y)
-    assert clf.history[-1, "train_loss"] != plain.history[-1, "train_loss"]
+    clf.predict(X)
+    assert len(cb.seen_) == 4
 
 
 @pytest.mark.parametrize(("cls", "dtype"), [(Mixup, np.uint8), (Mixup, np.float32), (CutMix, np.uint8)])
@@ -320,3 +336,10 @@ def test_pickle_round_trip_and_refit():
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     loaded.fit(X, y)  # the generators are seeded again at the start of the fit
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_switched_off_by_name():
+    X, y = easy_images(64)
+    clf = small(callbacks=[("mixup", Mixup())]).set_params(callbacks__mixup=None).fit(X, y)
+    assert clf.batch_transforms_ == []
+    torch.testing.assert_close(clf.history[-1, "train_loss"], small().fit(X, y).history[-1, "train_loss"])
