@@ -1,0 +1,499 @@
+"""Over-sampling with new samples decoded from SMOTE points in an autoencoder's latent space (DeepSMOTE)."""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from imblearn.over_sampling import SMOTE
+from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import Substitution
+from imblearn.utils._docstring import _random_state_docstring
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from torch import nn
+from torch.nn import functional as F
+
+from ..classifier._mixins import DeviceMixin, ThreadsMixin
+from ._base import NDInputMixin, cast_like
+
+__all__ = ["LatentSMOTEOverSampler"]
+
+_MAX_DOWNSAMPLINGS = 3  # 32x32 -> 4x4: enough spatial context for a fully connected bottleneck
+_MAX_CHANNELS = 256
+_INFER_BATCH = 512
+
+
+def _n_downsamplings(height, width):
+    """How many stride-2 stages fit: both sides stay even and at least 2 pixels, at most three."""
+    n = 0
+    while n < _MAX_DOWNSAMPLINGS and height % 2 == 0 and width % 2 == 0 and min(height, width) >= 4:
+        height, width, n = height // 2, width // 2, n + 1
+    return n
+
+
+class ConvAutoencoder(nn.Module):
+    """A small convolutional autoencoder for ``(C, H, W)`` images scaled to [0, 1].
+
+    Stride-2 convolutions halve the image up to three times (as long as both sides are even), a linear
+    layer maps the feature map to ``latent_dim`` numbers, and the decoder mirrors the encoder with
+    transposed convolutions and a sigmoid output. Images of sizes that do not halve keep their size and
+    pass through one stride-1 convolution instead.
+
+    Parameters
+    ----------
+    in_channels, height, width : int
+        Shape of one image.
+    latent_dim : int
+        Size of the code.
+    width_factor : int
+        Channels after the first stage; each further stage doubles them (at most 256).
+    """
+
+    def __init__(self, in_channels, height, width, latent_dim, width_factor=32):
+        super().__init__()
+        n_down = _n_downsamplings(height, width)
+        channels = [in_channels] + [min(width_factor * 2**i, _MAX_CHANNELS) for i in range(max(n_down, 1))]
+        act = nn.LeakyReLU(0.2)
+        enc, dec = [], []
+        if n_down == 0:
+            enc += [nn.Conv2d(in_channels, channels[1], 3, padding=1), act]
+            dec += [nn.Conv2d(channels[1], in_channels, 3, padding=1)]
+        else:
+            for c_in, c_out in zip(channels[:-1], channels[1:]):
+                enc += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), act]
+            for i, (c_out, c_in) in enumerate(reversed(list(zip(channels[:-1], channels[1:])))):
+                dec += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)]
+                if i < n_down - 1:
+                    dec.append(nn.LeakyReLU(0.2))
+        self.code_shape = (channels[-1], height >> n_down, width >> n_down)
+        n_code = int(np.prod(self.code_shape))
+        self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(n_code, latent_dim))
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, n_code), nn.LeakyReLU(0.2), nn.Unflatten(1, self.code_shape), *dec, nn.Sigmoid()
+        )
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class MLPAutoencoder(nn.Module):
+    """A one-hidden-layer autoencoder for tabular rows scaled to [0, 1] feature by feature.
+
+    Parameters
+    ----------
+    n_features : int
+        Length of one row.
+    latent_dim : int
+        Size of the code.
+    hidden : int
+        Units of the hidden layer on each side.
+    """
+
+    def __init__(self, n_features, latent_dim, hidden=128):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(n_features, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, latent_dim))
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, n_features), nn.Sigmoid()
+        )
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+def _positive_int(name, value):
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a positive int, not a bool; got {name}={value!r}.")
+
+
+@Substitution(
+    sampling_strategy=BaseOverSampler._sampling_strategy_docstring,
+    random_state=_random_state_docstring,
+)
+class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
+    """Over-sample with new images decoded from SMOTE points in a learned latent space (DeepSMOTE).
+
+    SMOTE between raw images averages pixels and gives ghosted double exposures; between the codes of an
+    autoencoder it moves along what the encoder learned, and the decoder turns the new point into a
+    plausible image. This sampler follows DeepSMOTE (Dablain et al., 2022):
+
+    1. a small convolutional autoencoder is trained on all the images it is given (every class) for
+       ``epochs`` epochs with Adam, on the mean squared error of the reconstruction plus
+       ``penalty_weight`` times DeepSMOTE's penalty term (below);
+    2. every image is encoded; for each class to over-sample, SMOTE (imbalanced-learn's
+       :class:`~imblearn.over_sampling.SMOTE`) interpolates between a code and one of its
+       ``k_neighbors`` nearest codes of the same class;
+    3. the new codes are decoded and appended to the originals, which are returned unchanged.
+
+    The penalty term. In the reference code of DeepSMOTE, each step also draws one class uniformly at
+    random, takes up to ``batch_size`` of its images, encodes them without gradient, shuffles the codes
+    and the images by the same permutation and adds the decoder's reconstruction error on them. The
+    shared permutation cancels out, so what the term does is give every class, the rarest included, an
+    equal share of extra decoder training, whatever its frequency in the data; this is what is done
+    here. ``penalty_weight=0`` trains a plain autoencoder.
+
+    Input: images ``(n, C, H, W)`` (``(n, H, W)`` is treated as one channel) of any dtype, scaled to
+    [0, 1] for the network (uint8 by 255; others by the minimum and maximum of ``X``), and decoded back
+    to ``X``'s dtype: integers are rounded and clipped to their range, floats stay within the range of
+    ``X``. Tabular ``(n, n_features)`` input gets a one-hidden-layer autoencoder instead (each feature
+    scaled by its own range); SMOTE in a learned latent space rather than directly on features is then
+    a choice, not a need (imbalanced-learn's SMOTE is there for that).
+
+    Cost: training the autoencoder dominates; it is proportional to ``epochs`` times the number of
+    images (all classes) and roughly doubles with the penalty term. On CIFAR-sized images (3, 32, 32)
+    the default network trains at a few hundred to a few thousand images a second on a CPU, far more on
+    a GPU. Generation itself is one encoder pass over ``X`` and one decoder pass over the new samples.
+
+    Parameters
+    ----------
+    {sampling_strategy}
+
+        On any number of classes, :class:`RatioStrategy` gives a ratio (e.g. ``RatioStrategy(0.5)``) or a
+        power of the class counts, computed from each fit's own ``y``.
+
+    latent_dim : int, default=64
+        Size of the latent code. At most the number of values of one sample (``C * H * W``).
+    epochs : int, default=10
+        Passes of the autoencoder's training over all the samples.
+    lr : float, default=1e-3
+        Learning rate of Adam.
+    batch_size : int, default=128
+        Samples per training step (and the size of the penalty term's one-class batch).
+    k_neighbors : int, default=5
+        Neighbours, within the class, that SMOTE interpolates towards. A class with ``n <= k_neighbors``
+        samples uses ``n - 1`` neighbours (its attribute in ``k_neighbors_``); a class to be over-sampled
+        must have at least 2 samples.
+    width : int, default=32
+        Channels of the first convolution (doubled at each halving of the image, at most 256), or a
+        quarter of the hidden units for tabular data.
+    penalty_weight : float, default=1.0
+        Weight of DeepSMOTE's penalty term (see above); 0 turns it off.
+    device : str or torch.device, default="auto"
+        Where the autoencoder trains: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+        ``"cuda:1"``... The fitted networks are moved back to the CPU afterwards.
+    n_threads : int, default=None
+        Torch's number of CPU threads while fitting (restored afterwards); ``None`` leaves it alone.
+
+    {random_state}
+
+        On CUDA, convolutions may pick non-deterministic algorithms, so the output can differ in the
+        last bits between runs unless ``torch.use_deterministic_algorithms(True)`` is set.
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        Number of new samples made for each over-sampled class.
+    autoencoder_ : torch.nn.Module
+        The trained autoencoder (``encoder`` and ``decoder`` sub-modules), on the CPU, in eval mode.
+    k_neighbors_ : dict
+        Neighbours used by SMOTE for each over-sampled class.
+    loss_curve_ : list of float
+        Mean training loss (reconstruction plus weighted penalty) of every epoch.
+    device_ : str
+        The device the autoencoder was trained on.
+    fit_time_ : float
+        Seconds spent training the autoencoder.
+    n_features_in_ : int
+        ``X.shape[1]`` (the number of channels for images).
+
+    See Also
+    --------
+    AugmentedOverSampler : New samples as augmented copies of originals; cheaper, no training.
+    RandomOverSampler : Duplicates.
+    imblearn.over_sampling.SMOTE : SMOTE on the raw features (2-D data).
+
+    Notes
+    -----
+    ``encode`` and ``decode`` give access to the fitted autoencoder, for instance to look at
+    reconstructions of the rare class before trusting what is generated from it.
+
+    References
+    ----------
+    .. [1] D. Dablain, B. Krawczyk and N. V. Chawla, "DeepSMOTE: Fusing deep learning and SMOTE for
+       imbalanced data", IEEE Transactions on Neural Networks and Learning Systems, 34(9), 2023
+       (online 2022). Reference code: https://github.com/dd1github/DeepSMOTE
+    .. [2] N. V. Chawla, K. W. Bowyer, L. O. Hall and W. P. Kegelmeyer, "SMOTE: Synthetic minority
+       over-sampling technique", Journal of Artificial Intelligence Research, 16, 2002.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from collections import Counter
+    >>> from imbsk.sampling import LatentSMOTEOverSampler
+    >>> X = np.random.RandomState(0).randint(0, 256, (40, 1, 8, 8)).astype(np.uint8)
+    >>> y = np.array([0] * 30 + [1] * 10)
+    >>> sampler = LatentSMOTEOverSampler(latent_dim=8, epochs=2, width=4, random_state=0)
+    >>> X_res, y_res = sampler.fit_resample(X, y)
+    >>> X_res.shape, X_res.dtype, sorted(Counter(y_res.tolist()).items())
+    ((60, 1, 8, 8), dtype('uint8'), [(0, 30), (1, 30)])
+    """
+
+    _nd_allow_nan = False
+    _nd_dtype = "numeric"
+
+    _parameter_constraints: dict = {
+        **BaseOverSampler._parameter_constraints,
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "k_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "width": [Interval(Integral, 1, None, closed="left")],
+        "penalty_weight": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
+    _resolve_device = DeviceMixin._resolve_device
+    _threads_scope = ThreadsMixin._threads_scope
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        latent_dim=64,
+        epochs=10,
+        lr=1e-3,
+        batch_size=128,
+        k_neighbors=5,
+        width=32,
+        penalty_weight=1.0,
+        device="auto",
+        n_threads=None,
+        random_state=None,
+    ):
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.latent_dim = latent_dim
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.k_neighbors = k_neighbors
+        self.width = width
+        self.penalty_weight = penalty_weight
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self, X, y):
+        for name in ("latent_dim", "epochs", "batch_size", "k_neighbors", "width", "n_threads"):
+            _positive_int(name, getattr(self, name))
+        n_values = int(np.prod(X.shape[1:]))
+        if self.latent_dim > n_values:
+            shape = " x ".join(map(str, X.shape[1:]))
+            raise ValueError(
+                f"latent_dim={self.latent_dim} is larger than one sample ({shape} = {n_values} values); an "
+                f"autoencoder compresses, so latent_dim must be at most {n_values} (and is usually far smaller)."
+            )
+        if X.ndim > 4:
+            raise ValueError(
+                f"X must be (n_samples, C, H, W) images, (n_samples, H, W) or (n_samples, n_features); got a "
+                f"{X.ndim}-D array of shape {X.shape}."
+            )
+        classes, counts = np.unique(y, return_counts=True)
+        count = dict(zip(classes.tolist(), counts.tolist()))
+        for klass, n_new in self.sampling_strategy_.items():
+            klass = klass.item() if isinstance(klass, np.generic) else klass
+            if n_new > 0 and count.get(klass, 0) < 2:
+                raise ValueError(
+                    f"Class {klass!r} has {count.get(klass, 0)} sample(s) but is to be over-sampled with "
+                    f"{n_new} new ones; latent SMOTE interpolates between two samples of a class and needs at "
+                    "least 2. Leave the class out of sampling_strategy (a dict naming the classes to "
+                    "over-sample), or use RandomOverSampler / AugmentedOverSampler for it."
+                )
+        return count
+
+    # ---------------------------------------------------------------- scaling
+    def _scaling(self, X):
+        """Lower bound and span that map ``X`` to [0, 1]: per dataset for images, per feature for tables."""
+        if X.dtype == np.uint8:
+            return np.float32(0.0), np.float32(255.0)
+        axis = 0 if X.ndim == 2 else None
+        low = np.min(X, axis=axis).astype(np.float64)
+        span = np.max(X, axis=axis).astype(np.float64) - low
+        span = np.where(span > 0, span, 1.0)
+        return low.astype(np.float32), span.astype(np.float32)
+
+    def _to_unit(self, batch):
+        """A batch of raw samples (torch, any dtype) -> float32 in [0, 1] on its device."""
+        low = torch.as_tensor(self._low, device=batch.device)
+        span = torch.as_tensor(self._span, device=batch.device)
+        return (batch.to(torch.float32) - low) / span
+
+    # ---------------------------------------------------------------- fitting
+    def _fit_resample(self, X, y):
+        count = self._check_params(X, y)
+        random_state = check_random_state(self.random_state)
+        images = X[:, None] if X.ndim == 3 else X
+        self._low, self._span = self._scaling(images)
+        self.device_ = self._resolve_device()
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+        device = torch.device(self.device_)
+        devices = []
+        if device.type == "cuda":
+            devices = [device.index if device.index is not None else torch.cuda.current_device()]
+        with self._threads_scope(), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            module = self._build(images).to(self.device_)
+            data = self._to_device(images)
+            start = time.perf_counter()
+            self.loss_curve_ = self._train(module, data, y, random_state)
+            self.fit_time_ = time.perf_counter() - start
+            module.eval()
+            self.autoencoder_ = module
+            new_X, new_y = self._generate(data, y, count, random_state)
+        self.autoencoder_ = module.cpu()
+        new_X = new_X[:, 0] if X.ndim == 3 else new_X
+        return np.concatenate([X, new_X]), np.concatenate([y, new_y])
+
+    def _build(self, images):
+        if images.ndim == 2:
+            return MLPAutoencoder(images.shape[1], self.latent_dim, hidden=4 * self.width)
+        c, h, w = images.shape[1:]
+        return ConvAutoencoder(c, h, w, self.latent_dim, width_factor=self.width)
+
+    def _to_device(self, images):
+        # Kept in the input dtype where torch has it (uint8 stays 1 byte a pixel on the device).
+        if images.dtype in (np.uint8, np.float32, np.float64, np.int16, np.int32, np.int64):
+            return torch.from_numpy(np.ascontiguousarray(images)).to(self.device_)
+        return torch.from_numpy(images.astype(np.float32)).to(self.device_)
+
+    def _train(self, module, data, y, random_state):
+        optimizer = torch.optim.Adam(module.parameters(), lr=self.lr)
+        n = len(data)
+        by_class = [np.flatnonzero(y == klass) for klass in np.unique(y)]
+        use_penalty = self.penalty_weight > 0
+        losses = []
+        module.train()
+        for _ in range(self.epochs):
+            order = random_state.permutation(n)
+            total = 0.0
+            for start in range(0, n, self.batch_size):
+                idx = torch.from_numpy(order[start:start + self.batch_size]).to(data.device)
+                batch = self._to_unit(data[idx])
+                loss = F.mse_loss(module(batch), batch)
+                if use_penalty:
+                    loss = loss + self.penalty_weight * self._penalty(module, data, by_class, random_state)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach() * len(idx)
+            losses.append(float(total) / n)
+        return losses
+
+    def _penalty(self, module, data, by_class, random_state):
+        """Reconstruction error, through the decoder only, on up to a batch of one uniformly drawn class."""
+        members = by_class[random_state.randint(len(by_class))]
+        pick = random_state.choice(members, size=min(len(members), self.batch_size), replace=False)
+        images = self._to_unit(data[torch.from_numpy(pick).to(data.device)])
+        with torch.no_grad():
+            codes = module.encoder(images)
+        return F.mse_loss(module.decoder(codes), images)
+
+    # ------------------------------------------------------------- generating
+    def _generate(self, data, y, count, random_state):
+        codes = self._encode_tensor(data)
+        new_codes, new_y, self.k_neighbors_ = [], [], {}
+        for klass, n_new in self.sampling_strategy_.items():
+            if n_new == 0:
+                continue
+            k = min(self.k_neighbors, count[klass] - 1)
+            self.k_neighbors_[klass] = k
+            smote = SMOTE(
+                sampling_strategy={klass: count[klass] + n_new}, k_neighbors=k,
+                random_state=int(random_state.randint(np.iinfo(np.int32).max)),
+            )
+            codes_res, _ = smote.fit_resample(codes, y)
+            new_codes.append(codes_res[len(codes):])
+            new_y.append(np.full(n_new, klass, dtype=y.dtype))
+        shape = (0,) + tuple(data.shape[1:])
+        if not new_codes:
+            return np.empty(shape, dtype=self._dtype_), np.empty(0, dtype=y.dtype)
+        decoded = self._decode_array(np.concatenate(new_codes))
+        return decoded, np.concatenate(new_y)
+
+    @torch.no_grad()
+    def _encode_tensor(self, data):
+        module = self.autoencoder_
+        out = [
+            module.encoder(self._to_unit(data[i:i + _INFER_BATCH])).cpu()
+            for i in range(0, len(data), _INFER_BATCH)
+        ]
+        return torch.cat(out).double().numpy()
+
+    @torch.no_grad()
+    def _decode_array(self, codes):
+        module = self.autoencoder_
+        device = next(module.parameters()).device
+        parts = []
+        for i in range(0, len(codes), _INFER_BATCH):
+            z = torch.as_tensor(codes[i:i + _INFER_BATCH], dtype=torch.float32, device=device)
+            parts.append(module.decoder(z).cpu().numpy())
+        unit = np.concatenate(parts).astype(np.float64)
+        return cast_like(unit * self._span + self._low, self._dtype_)
+
+    # ----------------------------------------------------------------- public
+    def encode(self, X):
+        """Latent codes of ``X`` under the fitted autoencoder.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, ...)
+            Samples shaped like those given to ``fit_resample``.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, latent_dim)
+        """
+        self._check_fitted()
+        images = np.asarray(X)
+        images = images[:, None] if images.ndim == 3 else images
+        self._check_shape(images)
+        data = torch.from_numpy(np.ascontiguousarray(images).astype(np.float32, copy=False))
+        return self._encode_tensor(data)
+
+    def decode(self, codes):
+        """Samples decoded from latent ``codes``, in the dtype and value range of the fitted ``X``.
+
+        Parameters
+        ----------
+        codes : array-like of shape (n_codes, latent_dim)
+
+        Returns
+        -------
+        X : ndarray of shape (n_codes, ...)
+        """
+        self._check_fitted()
+        codes = np.asarray(codes, dtype=np.float64)
+        if codes.ndim != 2 or codes.shape[1] != self.latent_dim_:
+            raise ValueError(f"codes must have shape (n_codes, {self.latent_dim_}); got {codes.shape}.")
+        out = self._decode_array(codes)
+        return out[:, 0] if self._input_ndim_ == 3 else out
+
+    def _check_fitted(self):
+        if not hasattr(self, "autoencoder_"):
+            raise ValueError(
+                "This LatentSMOTEOverSampler is not fitted yet; call fit_resample(X, y) before encode/decode."
+            )
+
+    def _check_shape(self, images):
+        if images.shape[1:] != self._sample_shape_:
+            raise ValueError(
+                f"X has samples of shape {images.shape[1:]}, but the autoencoder was fitted on samples of shape "
+                f"{self._sample_shape_}."
+            )
+
+    def _check_X_y(self, X, y):
+        X, y, binarize_y = super()._check_X_y(X, y)
+        self._dtype_ = X.dtype
+        self._input_ndim_ = X.ndim
+        self._sample_shape_ = X.shape[1:] if X.ndim != 3 else (1,) + X.shape[1:]
+        self.latent_dim_ = self.latent_dim
+        return X, y, binarize_y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
