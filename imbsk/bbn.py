@@ -10,22 +10,24 @@ to re-balancing the classifier. At prediction both branches count equally.
 Where the built-in networks of :mod:`imbsk.models` are split (the paper splits a ResNet before its last
 residual block; the other splits follow the same idea, the last feature stage belongs to each branch):
 
-=========================  ==================================  =========================================
-network                    shared backbone                     each branch (own copy) + classifier layer
-=========================  ==================================  =========================================
-``CifarResNet`` (20/32/56)  stem and all residual blocks but     the last residual block, pooling; ``fc``
-                           the last
-``SimpleCNN`` and any      ``features``                        ``classifier`` without its last layer
-module with ``features``                                       (the dense layer); that last layer
+============================  ===================================  ======================================
+network                       shared backbone                      each branch (own copy), then its own
+                                                                   classifier layer
+============================  ===================================  ======================================
+``CifarResNet`` (20/32/56)    stem and every residual block but    the last residual block and the
+                              the last                             pooling; ``fc``
+``SimpleCNN``, and any        ``features``                         ``classifier`` without its last layer
+module with ``features``                                           (the dense layer); that last layer
 and ``classifier``
-``MLP``                    every layer before the last hidden  the last hidden layer; the output layer
-                           layer
-=========================  ==================================  =========================================
+``MLP``                       every layer before the last hidden   the last hidden layer; the output
+                              layer                                layer
+============================  ===================================  ======================================
 """
 
 import copy
 import numbers
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from torch import nn
@@ -452,8 +454,9 @@ class BBNClassifier(CNNClassifier):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         counts = getattr(self, "reversed_counts_t_", None)
-        if counts is not None:
-            self.reversed_class_counts_ = counts.cpu().numpy()
+        self.reversed_class_counts_ = (
+            counts.cpu().numpy() if counts is not None else np.zeros(len(self.classes_), dtype=np.int64)
+        )
         # Device tensors needed only while training.
         for name in ("reversed_data_", "reversed_sampler_", "reversed_order_", "reversed_counts_t_"):
             self.__dict__.pop(name, None)
