@@ -181,6 +181,11 @@ class Mixup(_BatchMix):
     normalising the blend is the same as blending the normalised images. Float inputs stay in their
     dtype and scale. Works on images and on tabular ``X``.
 
+    The classifier calls ``transform_batch(net, Xi, yi)`` on every training batch; it returns the blend
+    and float32 soft targets of shape (batch, n_classes) (class codes and inputs unchanged for a batch
+    that ``p`` leaves alone). ``on_train_begin`` checks the parameters and the loss and seeds the
+    generators.
+
     Parameters
     ----------
     alpha : float > 0, default=1.0
@@ -243,7 +248,7 @@ class CutMix(_BatchMix):
     the reference.
 
     Pixels are copied, not blended, so uint8 images stay uint8 and float images keep their dtype. Needs
-    4-D images (N, C, H, W).
+    4-D images (N, C, H, W). The callback's methods are those of :class:`Mixup`.
 
     Parameters
     ----------
