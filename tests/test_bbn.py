@@ -9,6 +9,7 @@ from sklearn.metrics import balanced_accuracy_score, recall_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from skorch.callbacks import Callback
 from torch import nn
 
 from imbsk import CNNClassifier
@@ -95,6 +96,57 @@ def test_reversed_sampler_favours_minority_classes(data):
     # reversed_power=0: class-balanced.
     clf = small(max_epochs=5, reversed_power=0.0).fit(X, y)
     np.testing.assert_allclose(clf.reversed_class_probabilities_, [1 / 3] * 3)
+
+
+class _RecordingCE(nn.CrossEntropyLoss):
+    """Cross-entropy that keeps every call's logits, targets and value."""
+
+    calls = []
+
+    def forward(self, logits, target):
+        loss = super().forward(logits, target)
+        type(self).calls.append((logits.detach().clone(), target.clone(), loss.item()))
+        return loss
+
+
+class _CountTransforms(Callback):
+    def __init__(self):
+        self.n_calls = 0
+
+    def transform_batch(self, net, Xi, yi):
+        self.n_calls += 1
+        return Xi, yi
+
+
+def test_loss_is_the_cumulative_mix(data):
+    X, y = data
+    _RecordingCE.calls = []
+    counter = _CountTransforms()
+    clf = small(max_epochs=2, loss=_RecordingCE, callbacks=[("count", counter)]).fit(X, y)
+    steps = clf.history_[0, "train_batch_count"]
+    calls = _RecordingCE.calls
+    assert len(calls) == 2 * 2 * steps  # two loss terms a step
+    assert counter.n_calls == 2 * 2 * steps  # both batches of every step pass through the batch transforms
+    alpha = 0.75  # epoch 1 of 2
+    epoch1 = calls[2 * steps :]
+    total, n = 0.0, 0
+    for (z_a, y_c, l_c), (z_b, _, l_r) in zip(epoch1[::2], epoch1[1::2]):
+        # Both terms see the same mixed logits, with the uniform and the reversed batch's labels.
+        torch.testing.assert_close(z_a, z_b)
+        total += (alpha * l_c + (1 - alpha) * l_r) * len(y_c)
+        n += len(y_c)
+    assert clf.history_[1, "train_loss"] == pytest.approx(total / n, rel=1e-5)
+    # The reversed labels lean to the tail: class 2 is 10 of 160 samples but most of the reversed draws.
+    y_r = torch.cat([c[1] for c in calls[1::2]])
+    y_c = torch.cat([c[1] for c in calls[0::2]])
+    assert (y_r == 2).float().mean() > 0.5 > (y_c == 2).float().mean()
+
+
+def test_early_stopping_split_is_not_drawn_by_the_reversed_sampler(data):
+    X, y = data
+    clf = small(max_epochs=2, early_stopping=True, validation_fraction=0.25).fit(X, y)
+    n_train = len(y) - 40
+    assert clf.reversed_class_counts_.sum() == len(clf.history_) * n_train
 
 
 def test_class_counts_from_each_fold(data):
@@ -220,16 +272,16 @@ def test_beats_chance_and_helps_the_tail_on_a_long_tailed_task():
     X, y = make_long_tailed([300, 60, 12], seed=0)
     X_test, y_test = make_long_tailed([200, 200, 200], seed=1)
     plain, bbn = [], []
-    # Medians over three initialisations (measured: tail recall plain 0.40/0.36/0.36, BBN 0.83/0.66/0.48).
-    for seed in range(3):
+    # Means over two initialisations (measured: tail recall plain 0.40/0.36, BBN 0.83/0.66).
+    for seed in range(2):
         params = dict(module__width=8, module__dropout=0.0, max_epochs=12, batch_size=32, random_state=seed)
         for cls, out in ((CNNClassifier, plain), (BBNClassifier, bbn)):
             pred = cls(**params).fit(X, y).predict(X_test)
             out.append((balanced_accuracy_score(y_test, pred), recall_score(y_test, pred, average=None)[2]))
-    plain, bbn = np.median(plain, axis=0), np.median(bbn, axis=0)
+    plain, bbn = np.mean(plain, axis=0), np.mean(bbn, axis=0)
     assert bbn[0] > 1 / 3 + 0.25
     assert bbn[1] >= plain[1]
-    # Measured balanced accuracy: plain 0.71/0.70/0.68, BBN 0.76/0.79/0.75. On shorter or narrower runs BBN can
+    # Measured balanced accuracy: plain 0.71/0.70, BBN 0.76/0.79. On shorter or narrower runs BBN can
     # over-correct towards the tail (tail recall up, balanced accuracy down), so only a loose bound here.
     assert bbn[0] >= plain[0] - 0.05
 
