@@ -72,7 +72,7 @@ class WeightNet(nn.Module):
         -------
         weights : torch.Tensor of shape (n,)
         """
-        return self.layers(losses.reshape(-1, 1).float()).reshape(-1)
+        return self.layers(losses.reshape(-1, 1).to(self.layers[0].weight.dtype)).reshape(-1)
 
 
 class MetaWeightMixin:
@@ -387,16 +387,18 @@ class MetaWeightClassifier(MetaWeightMixin, CNNClassifier):
     Attributes
     ----------
     meta_indices_ : ndarray of shape (n_classes_in_y * meta_size,)
-        Sorted row indices, into the ``X`` of the last ``fit``, of the meta set; the network was not
-        trained on these rows.
+        Sorted row indices, into the ``X`` of the last ``fit`` (or ``partial_fit``, which draws a meta set
+        from each chunk), of the meta set; the network was not trained on these rows.
     weight_net_ : WeightNet or None
         The fitted weighting network (``None`` for ``weighting="l2rw"``).
     class_counts_ : ndarray of shape (n_classes,)
         Training samples per class, the meta set excluded.
     history_ : skorch.History
-        Besides the classifier's entries, ``train_meta_loss``: the mean meta loss of each epoch.
-    classes_, class_prior_, module_, device_, ...
-        As in :class:`~imbsk.CNNClassifier`.
+        Besides the classifier's entries, ``train_meta_loss``: the mean meta loss of each epoch that had a
+        meta step. ``train_loss`` is the weighted loss.
+
+    The other fitted attributes (``classes_``, ``class_prior_``, ``module_``, ``device_``, ...) are those of
+    :class:`~imbsk.CNNClassifier`.
 
     References
     ----------

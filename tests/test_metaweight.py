@@ -142,6 +142,62 @@ def test_weight_net_learns_and_weights_depend_on_the_loss(data):
     assert np.isfinite(clf.history[-1, "train_meta_loss"])
 
 
+def _stepper(weighting="mwn"):
+    """A fitted (untrained) classifier on a small table, with its meta set in place as during training."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 5)).astype(np.float32)
+    y = (np.arange(80) % 4 == 0).astype(int)
+    X[y == 1, 0] += 2
+    clf = MetaWeightClassifier("mlp", module__hidden_sizes=(8,), meta_size=3, hidden=6, max_epochs=0, lr=0.5,
+                               weighting=weighting, random_state=0).fit(X, y)
+    for group in clf.optimizer_.param_groups:
+        group["lr"] = 0.5
+    meta = clf.meta_indices_
+    clf._meta = {"X": torch.from_numpy(X[meta]), "y": torch.from_numpy(y[meta]), "rows": torch.arange(6).reshape(2, 3),
+                 "loss": torch.zeros((), dtype=torch.float64), "count": 0}
+    return clf, torch.from_numpy(X[:16]), torch.from_numpy(y[:16])
+
+
+def test_weight_net_gradient_is_that_of_the_meta_loss_after_a_virtual_step():
+    clf, Xt, yt = _stepper()
+
+    def meta_loss():
+        y_pred = clf.infer(Xt)
+        v = clf.weight_net_(clf.per_sample_loss(y_pred, yt).detach())
+        return clf._meta_loss_after_virtual_step(clf.get_loss(y_pred, yt, sample_weight=v), {})
+
+    p = clf.weight_net_.layers[2].weight
+    (grad,) = torch.autograd.grad(meta_loss(), [p])
+    fd = []
+    for j in range(p.shape[1]):
+        values = []
+        for step in (1e-3, -2e-3):
+            with torch.no_grad():
+                p[0, j] += step
+            values.append(meta_loss().item())
+        with torch.no_grad():
+            p[0, j] += 1e-3
+        fd.append((values[0] - values[1]) / 2e-3)
+    np.testing.assert_allclose(grad.numpy().ravel(), fd, rtol=1e-2, atol=1e-4)
+    assert np.abs(fd).max() > 1e-2
+
+
+def test_l2rw_weights_are_the_clipped_alignment_of_sample_and_meta_gradients():
+    clf, Xt, yt = _stepper("l2rw")
+    params = [p for p in clf.module_.parameters()]
+    y_pred = clf.infer(Xt)
+    losses = clf.per_sample_loss(y_pred, yt)
+    w = clf._l2rw_weights(losses, {})
+    meta_grad = torch.autograd.grad(clf.get_loss(clf.infer(clf._meta["X"]), clf._meta["y"]), params)
+    align = []
+    for i in range(len(yt)):
+        g = torch.autograd.grad(losses[i], params, retain_graph=True)
+        align.append(sum((a * b).sum() for a, b in zip(g, meta_grad)).item())
+    expected = 0.5 * np.clip(align, 0, None)  # -d meta / d eps_i = lr * <grad meta, grad loss_i>
+    np.testing.assert_allclose(w.numpy(), expected, rtol=1e-3, atol=1e-6)
+    assert (expected > 0).any() and (expected == 0).any()
+
+
 def test_meta_interval_sets_when_the_weighting_net_is_updated(data):
     X, y = data
     steps = int(np.ceil((len(y) - 12) / 32))  # per epoch, meta set removed
@@ -249,7 +305,7 @@ def test_trains_on_cuda(data):
 
 def _check_estimator_classifier():
     return MetaWeightClassifier("mlp", module__hidden_sizes=(16,), meta_size=1, hidden=8, optimizer="adamw",
-                                lr=0.05, max_epochs=10, batch_size=64, random_state=0)
+                                lr=0.05, max_epochs=6, batch_size=64, random_state=0)
 
 
 EXPECTED_FAILED_CHECKS = {
