@@ -859,7 +859,7 @@ class CNNClassifier(
 
         A callback with a method ``transform_batch(net, Xi, yi) -> (Xi, yi)`` changes every training batch
         after augmentation and before the forward pass; ``yi`` may become soft targets of shape
-        (batch, n_classes), which the built-in cross-entropy accepts. This is where mixup and CutMix plug in.
+        (batch, n_classes), which every loss of :mod:`imbsk.losses` accepts. This is where mixup and CutMix plug in.
 
         Parameters
         ----------
