@@ -1,6 +1,7 @@
 """Tests of imbsk.decoupling: stage-two estimators on a fitted CNNClassifier."""
 
 import copy
+import pickle
 import warnings
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validat
 from torch import nn
 
 from imbsk import CNNClassifier
+from imbsk.augment import RandomCrop
 from imbsk.classifier import FewStepsWarning
 from imbsk.decoupling import (
     ClassifierRetraining,
@@ -253,6 +255,16 @@ def test_random_state_makes_stage_two_reproducible(digits, net, cls):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.parametrize("cls", [TauNormalization, MiSLAS])
+def test_pickled_estimator_predicts_the_same(resnet, cls):
+    X, y = toy(noise=0.5)
+    est = cls(FrozenEstimator(resnet)).fit(X, y)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
+    if cls is TauNormalization:
+        np.testing.assert_array_equal(again.set_params(tau=0.0).predict_proba(X), resnet.predict_proba(X))
+
+
 def test_classes_follow_the_network_labels():
     X, y = toy()
     labels = np.array(["cat", "dog", "emu"])[y]
@@ -366,7 +378,17 @@ def test_mislas_shifts_batch_norm_statistics_only_when_asked(resnet):
         assert est.scales_.shape == (3,) and np.isfinite(est.train_loss_).all()
     assert all(torch.equal(a, b) for a, b in zip(_bn_stats(resnet.module_), stats))
     np.testing.assert_allclose(shifted.smoothing_, label_aware_smoothing([60, 15, 4], 0.3, 0.0))
-    assert shifted.score(X, y) > 0.5
+    assert shifted.score(X, y) > 0.9
+
+
+def test_mislas_shifted_batch_norm_sees_the_network_augmentation(resnet):
+    X, y = toy(noise=0.5)
+    augmented = copy.deepcopy(resnet).set_params(augment=RandomCrop(padding=1))
+    plain = MiSLAS(FrozenEstimator(resnet), epochs=1, random_state=0).fit(X, y)
+    shifted = MiSLAS(FrozenEstimator(augmented), epochs=1, random_state=0).fit(X, y)
+    again = MiSLAS(FrozenEstimator(augmented), epochs=1, random_state=0).fit(X, y)
+    assert not torch.equal(_bn_stats(plain.estimator_.module_)[0], _bn_stats(shifted.estimator_.module_)[0])
+    assert torch.equal(_bn_stats(again.estimator_.module_)[0], _bn_stats(shifted.estimator_.module_)[0])
 
 
 # ---------------------------------------------------------------------------------------- composition
