@@ -93,13 +93,23 @@ for name, det in detectors.items():
     aucs[name] = (roc_auc_score(y_test == 0, s), roc_auc_score(y_test[~is_unseen] == 0, s[~is_unseen]),
                   roc_auc_score(y_test[(y_test == 0) | is_unseen] == 0, s[(y_test == 0) | is_unseen]))
 
-fig, ax = plt.subplots(figsize=(6, 3.5))
+fig, ax = plt.subplots(figsize=(6, 4))
 pos = np.arange(len(aucs))
 for k, label in enumerate(["all rare", "digit 1", "digits 2-9 (unseen)"]):
     ax.barh(pos + 0.27 * (k - 1), [v[k] for v in aucs.values()], height=0.27, label=label)
-ax.set(yticks=pos, yticklabels=list(aucs), xlim=(0.5, 1.0), xlabel="test ROC AUC (zeros vs rare)")
-ax.legend(fontsize=8, loc="lower right")
+ax.set(yticks=pos, yticklabels=list(aucs), xlim=(0.9, 1.0), xlabel="test ROC AUC (zeros vs rare)")
+ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.3, -0.18), ncol=3)
 fig.tight_layout()
+for name, (auc_all, auc_seen, auc_unseen) in aucs.items():
+    print(f"{name:28s} ROC AUC all {auc_all:.3f}, digit 1 {auc_seen:.3f}, unseen 2-9 {auc_unseen:.3f}")
+
+# %%
+# On 8x8 digits every detector ranks zeros first almost perfectly -- even an isolation forest on the raw
+# pixels, since a zero's ring of ink is easy to tell apart -- and the random convolutions with a one-class
+# SVM do best of all: 30 epochs of Deep SVDD on 120 zeros learn nothing that this easy task needs. On
+# photographs the learnt features matter more: on airplane (normal) vs automobile CIFAR-10 training
+# images, the Deep SVDD score of a trained encoder reached a ROC AUC of 0.77 against 0.65 untrained (see
+# the documentation page, and ``benchmarks/bench_novelty.py``).
 
 # %%
 # A classifier from a detector, cross-validated on balanced metrics

@@ -688,7 +688,8 @@ class CNNFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, n_features_out_), float32
+        Z : ndarray of shape (n_samples, n_features_out), float32
+            ``n_features_out`` is ``n_features_out_``.
         """
         check_is_fitted(self, "encoder_")
         if isinstance(self.encoder_, DeepSVDD):
