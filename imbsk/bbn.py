@@ -76,14 +76,10 @@ def bbn_alpha(epoch, n_epochs):
 # ----------------------------------------------------------------------------- the two-branch network
 
 
-def _describe(module):
-    return f"{type(module).__name__}"
-
-
 def _split_resnet(module):
     blocks = list(module.layers)
     if len(blocks) < 2:
-        raise ValueError(f"{_describe(module)} has {len(blocks)} residual block; BBN needs at least 2.")
+        raise ValueError(f"{type(module).__name__} has {len(blocks)} residual block; BBN needs at least 2.")
     # The stem applies ReLU functionally in CifarResNet.forward; here it becomes a layer of the backbone.
     backbone = nn.Sequential(module.conv, module.bn, nn.ReLU(inplace=True), *blocks[:-1])
     branch = nn.Sequential(blocks[-1], module.pool, nn.Flatten(1))
@@ -103,7 +99,7 @@ def _split_features_classifier(module):
     classifier = module.classifier
     if isinstance(classifier, nn.Sequential):
         if len(classifier) == 0:
-            raise ValueError(f"{_describe(module)}.classifier is an empty nn.Sequential; BBN needs a last layer.")
+            raise ValueError(f"{type(module).__name__}.classifier is an empty nn.Sequential; BBN needs a last layer.")
         return module.features, nn.Sequential(*list(classifier)[:-1]), classifier[-1]
     return module.features, nn.Sequential(), classifier
 
@@ -118,7 +114,7 @@ def _split(module):
     ):
         return _split_features_classifier(module)
     raise ValueError(
-        f"BBN cannot split module {_describe(module)} into a shared backbone and a classifier layer: it is not a "
+        f"BBN cannot split module {type(module).__name__} into a shared backbone and a classifier layer: it is not a "
         "CifarResNet (resnet20/32/56) or MLP, and has no 'features' and 'classifier' sub-modules whose composition "
         "classifier(features(x)) is its forward pass (as SimpleCNN has). Give it those two attributes, or use one "
         "of the built-in modules."
@@ -137,7 +133,7 @@ def _reinitialise(module):
         elif isinstance(m, NormedLinear):
             with torch.no_grad():
                 m.weight.uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5)
-        elif m is not module and callable(getattr(m, "reset_parameters", None)) and not list(m.children()):
+        elif callable(getattr(m, "reset_parameters", None)) and not list(m.children()):
             m.reset_parameters()
 
 
@@ -324,7 +320,8 @@ class BBNClassifier(CNNClassifier):
 
     Examples
     --------
-    >>>     >>> from imbsk.bbn import BBNClassifier
+    >>> import numpy as np
+    >>> from imbsk.bbn import BBNClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = rng.integers(0, 256, size=(60, 1, 8, 8), dtype=np.uint8)
     >>> y = np.array([0] * 50 + [1] * 10)
