@@ -493,14 +493,13 @@ class _DecoupledClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     @property
     def classes_(self):
-        """Class labels of the network (``estimator_.classes_``)."""
+        # No docstring: numpydoc would turn the entry of the Attributes section into a dead link.
         if "estimator_" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__} has no classes_ before fit.")
         return self.estimator_.classes_
 
     @property
     def n_features_in_(self):
-        """Number of input features of the network (``C * H * W`` for images)."""
         if "estimator_" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__} has no n_features_in_ before fit.")
         return self.estimator_.n_features_in_
@@ -520,6 +519,14 @@ _SHARED_ATTRIBUTES = """
         Number of input features of the network."""
 
 
+def _shared_attributes(cls):
+    """Write the attributes every stage two has into the class docstring, where it says ``{attributes}``."""
+    if cls.__doc__:  # None under python -OO
+        cls.__doc__ = cls.__doc__.replace("    {attributes}", _SHARED_ATTRIBUTES.strip("\n"))
+    return cls
+
+
+@_shared_attributes
 class ClassifierRetraining(_DecoupledClassifier):
     """Classifier re-training (cRT): re-learn the last layer with class-balanced batches on frozen features.
 
@@ -625,9 +632,8 @@ class ClassifierRetraining(_DecoupledClassifier):
         _replace_layer(net.module_, name, new)
 
 
-ClassifierRetraining.__doc__ = ClassifierRetraining.__doc__.replace("    {attributes}", _SHARED_ATTRIBUTES.strip("\n"))
 
-
+@_shared_attributes
 class LearnableWeightScaling(_DecoupledClassifier):
     """Learnable weight scaling (LWS): learn one scale per class on top of the frozen last layer.
 
@@ -707,11 +713,8 @@ class LearnableWeightScaling(_DecoupledClassifier):
         _replace_layer(net.module_, name, _ScaledLinear(layer, scales))
 
 
-LearnableWeightScaling.__doc__ = LearnableWeightScaling.__doc__.replace(
-    "    {attributes}", _SHARED_ATTRIBUTES.strip("\n")
-)
 
-
+@_shared_attributes
 class TauNormalization(_DecoupledClassifier):
     """τ-normalisation: divide each class's weight vector by its norm to the power ``tau``.
 
@@ -803,9 +806,8 @@ class TauNormalization(_DecoupledClassifier):
         head.keep_bias = self.bias == "keep"
 
 
-TauNormalization.__doc__ = TauNormalization.__doc__.replace("    {attributes}", _SHARED_ATTRIBUTES.strip("\n"))
 
-
+@_shared_attributes
 class NearestClassMean(_DecoupledClassifier):
     """Nearest class mean (NCM) on L2-normalised features.
 
@@ -844,9 +846,8 @@ class NearestClassMean(_DecoupledClassifier):
         _replace_layer(net.module_, name, _NearestMeanHead(centroids))
 
 
-NearestClassMean.__doc__ = NearestClassMean.__doc__.replace("    {attributes}", _SHARED_ATTRIBUTES.strip("\n"))
 
-
+@_shared_attributes
 class MiSLAS(_DecoupledClassifier):
     """MiSLAS stage two: label-aware smoothing and shifted batch normalisation (Zhong et al. 2021).
 
