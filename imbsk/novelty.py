@@ -33,7 +33,7 @@ from sklearn.base import (
     is_outlier_detector,
 )
 from sklearn.model_selection import TunedThresholdClassifierCV
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array, check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
@@ -390,15 +390,16 @@ class DeepSVDD(RandomStateMixin, ThreadsMixin, OutlierMixin, BaseEstimator):
         decoder.train()
         history = []
         for _ in range(self.pretrain_epochs):
-            total = 0.0
+            total = torch.zeros((), device=data.device)
             for idx in _batches(len(data), self.batch_size, generator):
                 x = self.normalizer_(data[idx.to(data.device)])
                 loss = torch.mean((decoder(encoder(x)) - x) ** 2)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                total += float(loss.detach()) * len(idx)
-            history.append(total / len(data))
+                total += loss.detach() * len(idx)
+            # One device sync an epoch, not one a batch.
+            history.append(float(total) / len(data))
         return history
 
     @torch.no_grad()
@@ -432,15 +433,16 @@ class DeepSVDD(RandomStateMixin, ThreadsMixin, OutlierMixin, BaseEstimator):
         encoder.train()
         history = []
         for _ in range(self.epochs):
-            total = 0.0
+            total = torch.zeros((), device=data.device)
             for idx in _batches(len(data), self.batch_size, generator):
                 z = encoder(self.normalizer_(data[idx.to(data.device)]))
                 loss = torch.mean(torch.sum((z - center) ** 2, dim=1))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                total += float(loss.detach()) * len(idx)
-            history.append(total / len(data))
+                total += loss.detach() * len(idx)
+            # One device sync an epoch, not one a batch.
+            history.append(float(total) / len(data))
         return history
 
     def _check_X(self, X):
@@ -713,6 +715,17 @@ class CNNFeatures(TransformerMixin, BaseEstimator):
         return np.asarray([f"cnnfeatures{i}" for i in range(self.n_features_out_)], dtype=object)
 
 
+def _check_samples(X):
+    """Finite samples of any dimension >= 2 (tables or images), dtype kept, for a detector to check further."""
+    X = check_array(X, allow_nd=True, ensure_2d=False, dtype=None, ensure_all_finite=True, input_name="X")
+    if X.ndim < 2:
+        raise ValueError(
+            f"X must hold one sample per row, 2-D (n_samples, n_features) or 4-D images; got a {X.ndim}-D array "
+            f"of shape {X.shape}. Reshape your data, with X.reshape(-1, 1) for a single feature."
+        )
+    return X
+
+
 class _PrefitDetector(ClassifierMixin, BaseEstimator):
     """A fitted detector seen as a fitted binary classifier, for scikit-learn's threshold tuning.
 
@@ -848,15 +861,19 @@ class DetectorClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_y(self, X, y):
         if y is None:
-            raise ValueError("DetectorClassifier requires y (two classes); got y=None. To fit on normal samples only, "
-                             "use the detector itself.")
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(X):
-            raise ValueError(f"y must be 1-D with one label per sample; got shape {y.shape} for {len(X)} samples.")
+            raise ValueError("DetectorClassifier requires y to be passed, but the target y is None; it needs two "
+                             "classes. To fit on normal samples only, use the detector itself.")
+        y = column_or_1d(y, warn=True)
+        if len(y) != len(X):
+            raise ValueError(f"X has {len(X)} samples but y has {len(y)}; they must have the same length.")
+        kind = type_of_target(y, input_name="y")
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"Unknown label type: {kind}. DetectorClassifier needs class labels, two classes.")
         labels, counts = np.unique(y, return_counts=True)
-        if len(labels) != 2 or type_of_target(y) != "binary":
+        if len(labels) != 2:
             raise ValueError(
-                f"DetectorClassifier separates two classes (a normal one and a rare one); y holds {len(labels)} "
+                f"Only binary classification is supported: DetectorClassifier separates two classes (a normal one "
+                f"and a rare one); y holds {len(labels)} "
                 f"classes {labels[:10].tolist()}. Merge the rare classes into one label, or fit one "
                 "detector per normal class."
             )
@@ -886,10 +903,12 @@ class DetectorClassifier(ClassifierMixin, BaseEstimator):
         self : DetectorClassifier
         """
         self._check_detector()
-        X = check_array(X, allow_nd=True, ensure_2d=False, dtype=None, ensure_all_finite=True, input_name="X")
+        X = _check_samples(X)
         y, labels, normal = self._check_y(X, y)
         self.classes_ = labels
         self.normal_class_ = normal
+        if X.ndim == 2:
+            self.n_features_in_ = X.shape[1]
         normal_idx = np.flatnonzero(y == normal)
         rare_idx = np.flatnonzero(y != normal)
         if isinstance(self.threshold, str):
@@ -921,6 +940,22 @@ class DetectorClassifier(ClassifierMixin, BaseEstimator):
             self.validation_indices_ = None
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def _detector_scores(self, X):
+        check_is_fitted(self, "detector_")
+        X = _check_samples(X)
+        n_features = getattr(self, "n_features_in_", None)
+        if n_features is not None and (X.ndim != 2 or X.shape[1] != n_features):
+            raise ValueError(
+                f"X has {X.shape[1] if X.ndim == 2 else X.shape[1:]} features, but DetectorClassifier is expecting "
+                f"{n_features} features as input."
+            )
+        return np.asarray(self.detector_.decision_function(X), dtype=np.float64)
+
     def decision_function(self, X):
         """Signed distance to the threshold, positive for ``classes_[1]``.
 
@@ -932,8 +967,7 @@ class DetectorClassifier(ClassifierMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "detector_")
-        normality = np.asarray(self.detector_.decision_function(X), dtype=np.float64) - self.threshold_
+        normality = self._detector_scores(X) - self.threshold_
         return normality if self.classes_[1] == self.normal_class_ else -normality
 
     def predict(self, X):
@@ -947,7 +981,6 @@ class DetectorClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "detector_")
-        normal = np.asarray(self.detector_.decision_function(X), dtype=np.float64) >= self.threshold_
+        normal = self._detector_scores(X) >= self.threshold_
         other = self.classes_[self.classes_ != self.normal_class_][0]
         return np.where(normal, self.normal_class_, other)

@@ -13,6 +13,7 @@ from sklearn.neighbors import LocalOutlierFactor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from imbsk.metrics import BALANCED_SCORING
 from imbsk.models import SimpleCNN
@@ -286,7 +287,13 @@ def test_detector_classifier_bad_input(data):
         DetectorClassifier(det, normal_class=0).fit(X[two_normal], y[two_normal])
     with pytest.raises(ValueError, match="'validation_fraction' parameter of DetectorClassifier"):
         DetectorClassifier(det, validation_fraction=1.0).fit(X, y)
-    with pytest.raises(ValueError, match="requires y"):
+    with pytest.raises(ValueError, match="requires y to be passed"):
         DetectorClassifier(det).fit(X, None)
     with pytest.raises(ValueError, match="'threshold' parameter of DetectorClassifier"):
         DetectorClassifier(det, threshold="best").fit(X, y)
+
+
+@parametrize_with_checks([DetectorClassifier(IsolationForest(n_estimators=5, random_state=0), random_state=0)])
+def test_detector_classifier_sklearn_checks(estimator, check):
+    """scikit-learn's classifier checks (binary: the estimator tags itself as not multi-class)."""
+    check(estimator)
