@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.ensemble import IsolationForest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -233,6 +234,32 @@ def test_detector_classifier_attributes_and_threshold(data):
     # Reproducible with a seed.
     again = DetectorClassifier(DeepSVDD(**SMALL, random_state=0), random_state=0).fit(X, y)
     assert again.threshold_ == clf.threshold_
+
+
+class _Recorder(OutlierMixin, BaseEstimator):
+    """A detector that keeps what it was fitted on; its score is minus the first feature."""
+
+    def fit(self, X, y=None):
+        self.seen_ = np.array(X)
+        return self
+
+    def decision_function(self, X):
+        return -np.asarray(X)[:, 0]
+
+
+def test_detector_classifier_rare_samples_only_set_the_threshold():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (100, 2)), rng.normal(4, 1, (10, 2))]
+    X[:, 1] = np.arange(len(X))  # row ids
+    y = np.r_[np.zeros(100, int), np.ones(10, int)]
+    clf = DetectorClassifier(_Recorder(), random_state=0).fit(X, y)
+    seen = clf.detector_.seen_[:, 1].astype(int)
+    assert len(seen) == 80 and np.all(y[seen] == 0)
+    val = clf.validation_indices_
+    assert set(val) == set(range(110)) - set(seen)  # the other 20 normal rows and all 10 rare ones
+    # The tuned threshold separates the two blobs: between the normal and the rare first features.
+    assert -3.5 < clf.threshold_ < -1.0
+    assert clf.score(X, y) > 0.95
 
 
 def test_detector_classifier_labels_and_orientation(data):
