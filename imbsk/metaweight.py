@@ -186,10 +186,18 @@ class MetaWeightMixin:
             meta["count"] = 0
         super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
 
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        # The meta images and the weighting net's optimiser are only needed while training.
-        self.__dict__.pop("_meta", None)
-        super().on_train_end(net, X=X, y=y, **kwargs)
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop over epochs; the meta set and the weighting net's optimiser are dropped after it.
+
+        Returns
+        -------
+        self
+        """
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            # Only needed while training, also when a fit stops with an error (a diverged loss, Ctrl-C).
+            self.__dict__.pop("_meta", None)
 
     # ------------------------------------------------------------------ the training step
 
@@ -276,6 +284,8 @@ class MetaWeightMixin:
         for p, g in zip(own, grads):
             p.grad = g
         self._meta["optimizer"].step()
+        for p in own:
+            p.grad = None
 
     def _l2rw_weights(self, losses, fit_params):
         eps = torch.zeros_like(losses, requires_grad=True)
