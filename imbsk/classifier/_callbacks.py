@@ -213,7 +213,7 @@ class DivergenceGuard(Callback):
         net._set_training(False)
         try:
             with torch.no_grad(), net._amp_context():
-                out = net.infer(self.probe_).float()
+                out = net.logits_from_output(net.infer(self.probe_)).float()
         finally:
             net._set_training(training)
         if not torch.isfinite(out).all():

@@ -66,8 +66,10 @@ def check_params(net):
     ValueError or sklearn.utils._param_validation.InvalidParameterError
         Naming the parameter, the value and what is allowed.
     """
-    params = {k: v for k, v in net.get_params(deep=False).items() if k in PARAMETER_CONSTRAINTS}
-    validate_parameter_constraints(PARAMETER_CONSTRAINTS, params, caller_name=type(net).__name__)
+    # A subclass (a two-branch or meta-learning classifier) adds its parameters to _parameter_constraints.
+    constraints = getattr(net, "_parameter_constraints", PARAMETER_CONSTRAINTS)
+    params = {k: v for k, v in net.get_params(deep=False).items() if k in constraints}
+    validate_parameter_constraints(constraints, params, caller_name=type(net).__name__)
     for name in ("batch_size", "max_epochs", "max_steps", "patience", "warmup_epochs", "reweight_epoch", "n_threads"):
         if isinstance(getattr(net, name), bool):
             raise ValueError(f"{name} must be an integer, not a bool; got {name}={getattr(net, name)!r}.")
