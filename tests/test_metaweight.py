@@ -210,6 +210,14 @@ def test_meta_interval_sets_when_the_weighting_net_is_updated(data):
         torch.testing.assert_close(v, once.weight_net_.state_dict()[k])  # updated at step 0 only
 
 
+def test_meta_steps_move_batch_norm_statistics_once_per_step(data):
+    X, y = data
+    clf = MetaWeightClassifier("resnet20", meta_size=4, hidden=8, max_steps=3, batch_size=32,
+                               random_state=0).fit(X, y)
+    tracked = {int(m.num_batches_tracked) for m in clf.module_.modules() if isinstance(m, torch.nn.BatchNorm2d)}
+    assert tracked == {3}  # the training batches only: no virtual or meta forward pass moved them
+
+
 def test_weight_net_shape():
     net = WeightNet(hidden=7)
     assert [tuple(p.shape) for p in net.parameters()] == [(7, 1), (7,), (1, 7), (1,)]
