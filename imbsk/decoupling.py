@@ -52,6 +52,7 @@ __all__ = [
     "LearnableWeightScaling",
     "MiSLAS",
     "NearestClassMean",
+    "TAU_GRID",
     "TauNormalization",
     "label_aware_smoothing",
     "last_linear",
@@ -344,7 +345,9 @@ class _DecoupledClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        self._check_stage_two_params()
+        return self._fit(X, y)
+
+    def _fit(self, X, y):
         net = self._stage_one(X, y)
         name = type(self).__name__
         dataset = net.get_dataset(X)
@@ -365,9 +368,6 @@ class _DecoupledClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.estimator_ = net
         self.layer_name_ = layer_name
         return self
-
-    def _check_stage_two_params(self):
-        pass
 
     def _fit_stage_two(self, net, dataset, codes, name, layer):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -714,6 +714,43 @@ class LearnableWeightScaling(_DecoupledClassifier):
 
 
 
+#: Values of ``tau`` that ``TauNormalization(tau="auto")`` chooses from: 0, 0.1, ..., 2 (the sweep of Kang et
+#: al.'s reference code).
+TAU_GRID = np.round(np.linspace(0.0, 2.0, 21), 2)
+
+
+def _take(a, idx):
+    return a[idx] if hasattr(a, "shape") else np.asarray(a)[idx]
+
+
+def _stratified_holdout(y, fraction, random_state, name):
+    """Indices of a training and a validation part with ``fraction`` of each class in the latter.
+
+    Every class with at least two samples puts at least one into each part.
+    """
+    y = check_y(y, len(y), name)
+    rng = check_random_state(random_state)
+    _, codes = np.unique(y, return_inverse=True)
+    val = []
+    for c in range(codes.max() + 1):
+        members = rng.permutation(np.flatnonzero(codes == c))
+        n = len(members)
+        n_val = min(max(int(round(n * fraction)), 1), n - 1) if n >= 2 else 0
+        val.append(members[:n_val])
+    val = np.sort(np.concatenate(val))
+    if val.size == 0:
+        raise ValueError(f"{name}: tau='auto' found no class with two samples to hold one out for validation.")
+    return np.setdiff1d(np.arange(len(y)), val), val
+
+
+def _adjusted_logits(net, logits):
+    """What the network's ``predict`` does to its module's output: the loss's scale, then logit adjustment."""
+    logits = logits * float(getattr(net, "logit_scale_", 1.0))
+    if net.tau:
+        logits = logits - net.tau * torch.log(torch.as_tensor(net.class_prior_, dtype=logits.dtype,
+                                                              device=logits.device))
+    return logits
+
 @_shared_attributes
 class TauNormalization(_DecoupledClassifier):
     """τ-normalisation: divide each class's weight vector by its norm to the power ``tau``.
@@ -731,17 +768,33 @@ class TauNormalization(_DecoupledClassifier):
     estimator : CNNClassifier or FrozenEstimator
         The stage-one network: cloned and fitted on ``(X, y)``, or, when wrapped in
         :class:`sklearn.frozen.FrozenEstimator`, a fitted network used as it is.
-    tau : float >= 0, default=1.0
+    tau : float >= 0 or "auto", default=1.0
         The exponent. Kang et al. choose it on a validation set; values in [0, 2] cover the useful range.
+        ``"auto"`` chooses it in ``fit`` from :data:`TAU_GRID` (0, 0.1, ..., 2, the reference's sweep) by
+        balanced accuracy on validation data: a stratified ``validation_fraction`` of ``(X, y)``, held out
+        from stage one, when the network is fitted here; all of ``(X, y)`` when the network is frozen (then
+        ``(X, y)`` should be data it was not trained on). A grid search with a frozen network (see the
+        user guide) does the same with cross-validation.
     bias : {"keep", "drop"}, default="keep"
         What happens to the layer's bias. ``"keep"`` leaves it as it was trained, so that ``tau=0`` is
         exactly the stage-one network. ``"drop"`` removes it, as the reference code does (its logits are
         ``f . w_j / ||w_j||^tau``, at every ``tau``).
+    validation_fraction : float in (0, 1), default=0.2
+        With ``tau="auto"`` and a network fitted here: the share of each class held out to choose ``tau``
+        (at least one sample of every class with two or more, so that the tail is represented). The
+        network is then trained on the rest only. Unused otherwise.
+    random_state : int, RandomState instance or None, default=None
+        Seeds that validation split.
 
     Attributes
     ----------
     weight_norms_ : ndarray of shape (n_classes,)
         Norms of the stage-one weight vectors, one per class.
+    tau_ : float
+        With ``tau="auto"``: the exponent chosen, used while ``tau`` stays ``"auto"``.
+    tau_scores_ : ndarray of shape (len(TAU_GRID),)
+        With ``tau="auto"``: the balanced accuracy on the validation data of each value of
+        :data:`TAU_GRID`.
     {attributes}
 
     Notes
@@ -772,14 +825,54 @@ class TauNormalization(_DecoupledClassifier):
 
     _parameter_constraints = {
         **_DecoupledClassifier._parameter_constraints,
-        "tau": [Interval(numbers.Real, 0, None, closed="left")],
+        "tau": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
         "bias": [StrOptions({"keep", "drop"})],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator, *, tau=1.0, bias="keep"):
+    def __init__(self, estimator, *, tau=1.0, bias="keep", validation_fraction=0.2, random_state=None):
         self.estimator = estimator
         self.tau = tau
         self.bias = bias
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    def _auto(self):
+        return isinstance(self.tau, str) and self.tau == "auto"
+
+    def _fit(self, X, y):
+        self.__dict__.pop("tau_scores_", None)
+        self.__dict__.pop("tau_", None)
+        if not self._auto():
+            return super()._fit(X, y)
+        if self._check_estimator():
+            super()._fit(X, y)
+            X_val, y_val = X, y
+        else:
+            train, val = _stratified_holdout(y, self.validation_fraction, self.random_state, type(self).__name__)
+            super()._fit(_take(X, train), _take(y, train))
+            X_val, y_val = _take(X, val), _take(y, val)
+        net = self.estimator_
+        head = net.module_.get_submodule(self.layer_name_)
+        head.keep_bias = self.bias == "keep"
+        codes = torch.as_tensor(encode_with_classes(check_y(y_val, len(y_val)), np.asarray(net.classes_)))
+        present = torch.unique(codes)
+        with net._threads_scope():
+            feats = self._features(net, net.get_dataset(X_val), self.layer_name_, head)
+            scores = []
+            for tau in TAU_GRID:
+                head.tau = float(tau)
+                with torch.no_grad():
+                    pred = _adjusted_logits(net, head(feats)).argmax(1).cpu()
+                # Balanced accuracy over the classes in the validation data.
+                recalls = [(pred[codes == c] == c).float().mean() for c in present]
+                scores.append(float(torch.stack(recalls).mean()))
+        self.tau_scores_ = np.asarray(scores)
+        # The smallest tau among the best: the least change to the network that scores best.
+        self.tau_ = float(TAU_GRID[int(np.argmax(self.tau_scores_))])
+        head.tau = self.tau_
+        return self
 
     def _fit_stage_two(self, net, dataset, codes, name, layer):
         if isinstance(layer, NormedLinear):
@@ -795,14 +888,18 @@ class TauNormalization(_DecoupledClassifier):
         self.weight_norms_ = norms.cpu().numpy().astype(float)
         for p in layer.parameters():
             p.requires_grad_(False)
-        _replace_layer(net.module_, name, _TauNormalizedLinear(layer, self.tau, self.bias == "keep"))
+        tau = 0.0 if self._auto() else self.tau
+        _replace_layer(net.module_, name, _TauNormalizedLinear(layer, tau, self.bias == "keep"))
 
     def _sync(self):
         check_is_fitted(self, "estimator_")
         # tau and bias may have been changed by set_params since fit: check them again and apply them.
+        # tau="auto" set after a fit with a number has chosen nothing: it needs a refit.
         self._validate_params()
+        if self._auto() and "tau_" not in self.__dict__:
+            raise ValueError("tau='auto' was set after fit; call fit to choose tau, or set a number.")
         head = self.estimator_.module_.get_submodule(self.layer_name_)
-        head.tau = float(self.tau)
+        head.tau = self.tau_ if self._auto() else float(self.tau)
         head.keep_bias = self.bias == "keep"
 
 

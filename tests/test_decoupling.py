@@ -10,7 +10,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import recall_score
+from sklearn.metrics import balanced_accuracy_score, recall_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate, train_test_split
 from torch import nn
 
@@ -18,6 +18,7 @@ from imbsk import CNNClassifier
 from imbsk.augment import RandomCrop
 from imbsk.classifier import FewStepsWarning
 from imbsk.decoupling import (
+    TAU_GRID,
     ClassifierRetraining,
     LearnableWeightScaling,
     MiSLAS,
@@ -183,6 +184,41 @@ def test_tau_norm_divides_weights_by_their_norms(digits, net):
     np.testing.assert_allclose(est.predict_proba(X_test[:5]), expected, rtol=1e-4, atol=1e-6)
 
 
+def test_tau_auto_chooses_on_held_out_data_with_a_frozen_network(digits, net):
+    _, _, X_test, y_test = digits
+    X_val, y_val = X_test[:300], y_test[:300]
+    est = TauNormalization(FrozenEstimator(net), tau="auto", bias="drop").fit(X_val, y_val)
+    assert est.tau_scores_.shape == TAU_GRID.shape
+    assert est.tau_ == TAU_GRID[np.argmax(est.tau_scores_)]
+    for i in (0, 10, 20):
+        fixed = TauNormalization(FrozenEstimator(net), tau=TAU_GRID[i], bias="drop").fit(X_val, y_val)
+        assert est.tau_scores_[i] == pytest.approx(balanced_accuracy_score(y_val, fixed.predict(X_val)), abs=1e-6)
+    chosen = est.predict_proba(X_test)
+    np.testing.assert_allclose(chosen, fixed.set_params(tau=est.tau_).predict_proba(X_test), rtol=1e-5, atol=1e-7)
+    est.set_params(tau=0.0)
+    assert not np.allclose(est.predict_proba(X_test), chosen)
+    np.testing.assert_array_equal(est.set_params(tau="auto").predict_proba(X_test), chosen)
+
+
+def test_tau_auto_holds_out_part_of_each_class_from_stage_one():
+    X, y = toy(counts=(60, 15, 4))
+    est = TauNormalization(
+        CNNClassifier(module__width=4, max_epochs=5, batch_size=16, random_state=0),
+        tau="auto", validation_fraction=0.2, random_state=0,
+    ).fit(X, y)
+    # 20% of each class, and at least one sample of the four of the rarest, went to validation.
+    np.testing.assert_array_equal(est.class_counts_, [48, 12, 3])
+    np.testing.assert_array_equal(est.estimator_.class_counts_, [48, 12, 3])
+    assert 0.0 <= est.tau_ <= 2.0 and np.all((est.tau_scores_ >= 0) & (est.tau_scores_ <= 1))
+
+
+def test_tau_auto_after_a_fit_with_a_number_needs_a_refit(small_net):
+    X, y = toy()
+    est = TauNormalization(FrozenEstimator(small_net), tau=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="tau='auto' was set after fit"):
+        est.set_params(tau="auto").predict(X)
+
+
 def test_grid_search_over_tau_reuses_the_frozen_network():
     X, y = toy(seed=0)
     X_val, y_val = toy(counts=(30, 30, 30), seed=1)
@@ -288,7 +324,7 @@ def small_net():
 
 def test_negative_tau_is_refused_in_fit_and_after_set_params(small_net):
     X, y = toy()
-    with pytest.raises(ValueError, match="'tau' parameter of TauNormalization must be a float in the range"):
+    with pytest.raises(ValueError, match="'tau' parameter of TauNormalization must be a float in the range.* or a str"):
         TauNormalization(FrozenEstimator(small_net), tau=-0.5).fit(X, y)
     est = TauNormalization(FrozenEstimator(small_net), tau=1.0).fit(X, y)
     est.set_params(tau=-1)
