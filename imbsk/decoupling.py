@@ -413,7 +413,7 @@ class _DecoupledClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return torch.cat(feats).flatten(1)
 
-    def _train(self, net, param_groups, logits_fn, codes, loss_fn, seed, before_step=None):
+    def _train(self, net, param_groups, logits_fn, codes, loss_fn, seed):
         """SGD with momentum and a cosine rate over ``epochs`` of class-balanced batches.
 
         ``logits_fn(idx)`` returns the logits of the samples ``idx`` (a LongTensor on the device).
