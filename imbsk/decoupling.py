@@ -773,8 +773,8 @@ class TauNormalization(_DecoupledClassifier):
         ``"auto"`` chooses it in ``fit`` from :data:`TAU_GRID` (0, 0.1, ..., 2, the reference's sweep) by
         balanced accuracy on validation data: a stratified ``validation_fraction`` of ``(X, y)``, held out
         from stage one, when the network is fitted here; all of ``(X, y)`` when the network is frozen (then
-        ``(X, y)`` should be data it was not trained on). A grid search with a frozen network (see the
-        user guide) does the same with cross-validation.
+        ``(X, y)`` should be data it was not trained on). ``GridSearchCV`` over ``tau`` with a frozen network
+        does the same with cross-validation.
     bias : {"keep", "drop"}, default="keep"
         What happens to the layer's bias. ``"keep"`` leaves it as it was trained, so that ``tau=0`` is
         exactly the stage-one network. ``"drop"`` removes it, as the reference code does (its logits are
