@@ -118,6 +118,10 @@ for name, s in samplers.items():
           f"recall of the rare {RARE} {recall_score(y, pred, labels=[RARE], average='macro'):.3f}")
 
 # %%
-# With 15 images a fold of the rare class holds 10, and the scores above move by a few points between
-# runs: read them as a sketch. The benchmark ``benchmarks/bench_generative.py`` compares the samplers on
-# CIFAR-10 pairs, with a convolutional network, at equal training budgets.
+# Any over-sampling lifts the rare digit's recall from nothing to about 0.8 (balanced accuracy from 0.85
+# to about 0.93). Here the generated digits do not beat copies, and pixel SMOTE is as good as either: a
+# linear model on 8x8 pixels gains little from cleaner images, and with 15 images (10 in a training
+# fold) the scores move by a few points between runs; read them as a sketch. Where the rare class has
+# structure a network could over-fit in copies, the latent images are the candidate; the benchmark
+# ``benchmarks/bench_generative.py`` compares the samplers on CIFAR-10 pairs with a convolutional
+# network at equal training budgets.

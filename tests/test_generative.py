@@ -4,7 +4,9 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
+from imblearn.utils.estimator_checks import _yield_all_checks
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score, cross_validate
@@ -80,6 +82,18 @@ def test_every_sampling_strategy_form(strategy, expected):
     ).fit_resample(X, y)
     assert Counter(y_res.tolist()) == expected
     assert X_res.shape == (sum(expected.values()), 3, 8, 8) and X_res.dtype == np.uint8
+
+
+def test_string_labels_and_sparse_input():
+    X, y = stripes()
+    labels = np.array(["cat", "dog"])[y]
+    _, y_res = LatentSMOTEOverSampler(latent_dim=4, epochs=1, width=4, random_state=0).fit_resample(X, labels)
+    assert Counter(y_res.tolist()) == {"cat": 60, "dog": 60}
+    X1, _ = stripes(n_per_class=(40, 1))
+    with pytest.raises(ValueError, match="Class 'dog' has 1 sample"):
+        LatentSMOTEOverSampler(latent_dim=4, epochs=1).fit_resample(X1, np.array(["cat"] * 40 + ["dog"]))
+    with pytest.raises(TypeError, match="needs dense X"):
+        LatentSMOTEOverSampler(latent_dim=4, epochs=1).fit_resample(sp.csr_matrix(X.reshape(len(X), -1)), y)
 
 
 def test_binary_float_strategy():
@@ -257,6 +271,16 @@ def test_trains_on_cuda():
     assert sampler.device_.startswith("cuda") and X_res.dtype == np.uint8
     assert Counter(y_res.tolist()) == {0: 60, 1: 60}
     assert next(sampler.autoencoder_.parameters()).device.type == "cpu"
+
+
+# imbalanced-learn's own sampler checks (2-D data), with the random_state=42 its common tests set.
+_CHECKED = LatentSMOTEOverSampler(latent_dim=2, epochs=1, width=4, random_state=42)
+_CHECKS = list(_yield_all_checks(_CHECKED, legacy=True))
+
+
+@pytest.mark.parametrize("check", _CHECKS, ids=[getattr(c, "func", c).__name__ for c in _CHECKS])
+def test_imblearn_sampler_checks(check):
+    check(type(_CHECKED).__name__, clone(_CHECKED))
 
 
 # ----------------------------------------------------------------------------- pipelines
