@@ -304,6 +304,8 @@ def test_too_small_classes_are_explained():
     one = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:1]]
     with pytest.raises(ValueError, match="SMOTE needs more samples per class than its neighbours"):
         BalancedBaggingClassifier(sampler=NDSampler(SMOTE()), bootstrap=False, random_state=0).fit(X[keep], y[keep])
+    with pytest.raises(ValueError, match="needs more samples of a class than the member's training sample holds"):
+        BalancedBaggingClassifier(sampler=SMOTE(), random_state=0).fit(X[keep], y[keep])
     with pytest.raises(ValueError, match="drew a training sample with a single class: the smallest class is too small"):
         BalancedBaggingClassifier(n_estimators=10, random_state=0).fit(X[one], y[one])
     with pytest.raises(ValueError, match=r"sampling_strategy=\{1: 10\}: .*less or equal"):
@@ -348,3 +350,9 @@ def test_sklearn_check_estimator(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         check(estimator)
+
+
+def test_rusboost_first_member_worse_than_chance_is_explained():
+    X, y = make_toy_2d("overlapping", n_samples=3000, imbalance_ratio=100, random_state=0)
+    with pytest.raises(ValueError, match="the first member, fitted on a balanced under-sample, misclassifies"):
+        RUSBoostClassifier(DecisionTreeClassifier(max_depth=2), random_state=1).fit(X, y)

@@ -161,14 +161,32 @@ class NDInputMixin:
         try:
             return super().fit(self._flat(X, reset=True), y, **params)
         except ValueError as exc:
-            if "needs to have more than 1 class" not in str(exc):
-                raise
-            # The whole y has two classes, so a member's (bootstrap) sample lost the others.
-            raise ValueError(
+            raise self._explain(exc, y) from exc
+
+    def _explain(self, exc, y):
+        """Say which class was too small for a member, instead of the error from inside the member."""
+        message = str(exc)
+        if "needs to have more than 1 class" in message:
+            # The whole y has two classes or more, so a member's (bootstrap) sample lost the others.
+            return ValueError(
                 f"A member of {type(self).__name__} drew a training sample with a single class: the smallest "
                 f"class is too small for its bootstrap (class counts {class_counts(y)}). Use bootstrap=False, "
-                "max_samples=1.0 with more samples of that class, or fewer members."
-            ) from exc
+                "more samples of that class, or fewer members."
+            )
+        if "n_neighbors" in message and "n_samples" in message and "more samples per class" not in message:
+            return ValueError(
+                f"The sampler of a member of {type(self).__name__} needs more samples of a class than the member's "
+                f"training sample holds (class counts of the whole y: {class_counts(y)}; a bootstrap sample holds "
+                f"about 63% of them). Lower the sampler's k_neighbors, or use bootstrap=False. ({message})"
+            )
+        if "worse than random" in message:
+            return ValueError(
+                f"{type(self).__name__}: the first member, fitted on a balanced under-sample, misclassifies at least "
+                "half of the (weighted) training set, so imbalanced-learn's boosting cannot weigh it (class counts "
+                f"{class_counts(y)}). This happens at high imbalance with a weak base estimator: use a stronger one "
+                "(deeper trees), or a sampling_strategy below 1 that keeps more of the majority."
+            )
+        return exc
 
     def predict(self, X):
         return super().predict(self._flat(X, reset=False))
