@@ -113,6 +113,17 @@ def test_float_images_keep_dtype_and_range_and_3d_input_keeps_its_shape():
     assert X_res.shape == (120, 8, 8) and X_res.dtype == np.uint8
 
 
+@pytest.mark.parametrize("shape", [(3, 7, 10), (1, 12, 8), (2, 2, 2)])
+def test_odd_and_non_square_image_sizes(shape):
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, (30,) + shape).astype(np.uint8)
+    y = np.array([0] * 24 + [1] * 6)
+    sampler = LatentSMOTEOverSampler(latent_dim=4, epochs=1, width=4, random_state=0)
+    X_res, _ = sampler.fit_resample(X, y)
+    assert X_res.shape == (48,) + shape and X_res.dtype == np.uint8
+    assert sampler.decode(sampler.encode(X[:3])).shape == (3,) + shape
+
+
 def test_tabular_input_gets_an_mlp_autoencoder():
     rng = np.random.RandomState(0)
     X = np.vstack([rng.normal(0, 1, (50, 6)), rng.normal(4, 1, (10, 6))])

@@ -468,8 +468,8 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
         """
         self._check_fitted()
         codes = np.asarray(codes, dtype=np.float64)
-        if codes.ndim != 2 or codes.shape[1] != self.latent_dim_:
-            raise ValueError(f"codes must have shape (n_codes, {self.latent_dim_}); got {codes.shape}.")
+        if codes.ndim != 2 or codes.shape[1] != self._latent_dim:
+            raise ValueError(f"codes must have shape (n_codes, {self._latent_dim}); got {codes.shape}.")
         out = self._decode_array(codes)
         return out[:, 0] if self._input_ndim_ == 3 else out
 
@@ -496,7 +496,7 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
         self._dtype_ = X.dtype
         self._input_ndim_ = X.ndim
         self._sample_shape_ = X.shape[1:] if X.ndim != 3 else (1,) + X.shape[1:]
-        self.latent_dim_ = self.latent_dim
+        self._latent_dim = self.latent_dim
         return X, y, binarize_y
 
     def __sklearn_tags__(self):
