@@ -35,7 +35,7 @@ from torch import nn
 from .batching import BalancedIndexSampler
 from .classifier import CNNClassifier
 from .classifier._params import PARAMETER_CONSTRAINTS
-from .models import MLP, CifarResNet, NormedLinear
+from .models import MLP, CifarResNet, NormedLinear, _kaiming_init
 
 __all__ = ["BBNClassifier", "BBNNetwork", "bbn_alpha"]
 
@@ -66,8 +66,8 @@ def bbn_alpha(epoch, n_epochs):
     >>> bbn_alpha(0, 10), bbn_alpha(5, 10), bbn_alpha(10, 10)
     (1.0, 0.75, 0.0)
     """
-    if isinstance(n_epochs, bool) or not isinstance(n_epochs, numbers.Real) or not n_epochs > 0:
-        raise ValueError(f"n_epochs must be a positive number; got n_epochs={n_epochs!r}.")
+    if isinstance(n_epochs, bool) or not isinstance(n_epochs, numbers.Real) or not 0 < n_epochs < np.inf:
+        raise ValueError(f"n_epochs must be a finite positive number; got n_epochs={n_epochs!r}.")
     if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not 0 <= epoch <= n_epochs:
         raise ValueError(f"epoch must be a number in [0, n_epochs={n_epochs}]; got epoch={epoch!r}.")
     return float(1.0 - (epoch / n_epochs) ** 2)
@@ -123,17 +123,14 @@ def _split(module):
 
 def _reinitialise(module):
     """Fresh weights for the re-balancing branch's copy, drawn as the built-in networks draw theirs."""
+    _kaiming_init(module)
     for m in module.modules():
-        if isinstance(m, nn.Conv2d | nn.Linear):
-            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.reset_parameters()
-        elif isinstance(m, NormedLinear):
-            with torch.no_grad():
-                m.weight.uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5)
-        elif callable(getattr(m, "reset_parameters", None)) and not list(m.children()):
+        if isinstance(m, nn.Conv2d | nn.Linear) or list(m.children()):
+            continue
+        if isinstance(m, NormedLinear):
+            m.weight.data.copy_(NormedLinear(m.in_features, m.out_features).weight)
+        elif callable(getattr(m, "reset_parameters", None)):
+            # Batch norm included, running statistics too: the copy of a trained network must start afresh.
             m.reset_parameters()
 
 

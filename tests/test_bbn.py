@@ -66,8 +66,9 @@ def test_alpha_schedule_formula():
     np.testing.assert_allclose(values, 1 - (np.arange(8) / 7) ** 2)
     with pytest.raises(ValueError, match="epoch must be a number in"):
         bbn_alpha(11, 10)
-    with pytest.raises(ValueError, match="n_epochs must be a positive"):
-        bbn_alpha(0, 0)
+    for n_epochs in (0, float("inf")):
+        with pytest.raises(ValueError, match="n_epochs must be a finite positive number"):
+            bbn_alpha(0, n_epochs)
 
 
 def test_alpha_per_epoch_of_a_fit(data):
