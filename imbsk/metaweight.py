@@ -16,7 +16,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from torch import nn
 from torch.func import functional_call
@@ -330,7 +330,7 @@ class MetaWeightMixin:
         Parameters
         ----------
         losses : array-like of shape (n,)
-            Per-sample loss values.
+            Per-sample loss values (finite).
 
         Returns
         -------
@@ -340,7 +340,8 @@ class MetaWeightMixin:
         if self.weight_net_ is None:
             raise ValueError("weighting='l2rw' has no weighting network; its weights exist only during a step.")
         param = next(self.weight_net_.parameters())
-        losses = torch.as_tensor(np.asarray(losses, dtype=np.float32).reshape(-1), device=param.device)
+        losses = check_array(losses, ensure_2d=False, dtype=np.float32, input_name="losses").reshape(-1)
+        losses = torch.as_tensor(losses, device=param.device)
         with torch.no_grad():
             return self.weight_net_(losses).cpu().numpy()
 

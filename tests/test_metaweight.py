@@ -139,6 +139,8 @@ def test_weight_net_learns_and_weights_depend_on_the_loss(data):
     w = clf.loss_weights([0.01, 0.5, 1.5, 5.0])
     assert w.shape == (4,) and np.all((w > 0) & (w < 1))
     assert np.ptp(w) > 1e-4
+    with pytest.raises(ValueError, match="Input losses contains NaN"):
+        clf.loss_weights([0.1, np.nan])
     assert np.isfinite(clf.history[-1, "train_meta_loss"])
 
 
