@@ -1,5 +1,6 @@
 """LatentSMOTEOverSampler: counts, dtypes, new samples that keep their class's look, errors, pipelines."""
 
+import pickle
 from collections import Counter
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 
 from imbsk import CNNClassifier
+from imbsk.classifier import FewStepsWarning
 from imbsk.metrics import BALANCED_SCORING
 from imbsk.pipeline import make_pipeline
 from imbsk.sampling import LatentSMOTEOverSampler, RandomOverSampler, RatioStrategy
@@ -190,6 +192,12 @@ def test_reproducible_and_input_not_modified():
     np.testing.assert_array_equal(y, y_copy)
 
 
+def test_few_training_steps_warn():
+    X, y = stripes()  # 72 images: one step an epoch at batch_size=128
+    with pytest.warns(FewStepsWarning, match="autoencoder will take only 3 optimisation steps"):
+        LatentSMOTEOverSampler(latent_dim=4, epochs=3, width=4, random_state=0).fit_resample(X, y)
+
+
 def test_torch_state_and_threads_restored():
     X, y = stripes()
     threads = torch.get_num_threads()
@@ -213,6 +221,9 @@ def test_encode_decode(resampled):
         sampler.encode(np.zeros((2, 3, 8, 8)))
     with pytest.raises(ValueError, match="not fitted yet"):
         LatentSMOTEOverSampler().encode(X)
+    # A fitted sampler pickles, and the copy decodes the same images.
+    copy = pickle.loads(pickle.dumps(sampler))
+    np.testing.assert_array_equal(copy.decode(codes), out)
 
 
 # ----------------------------------------------------------------------------- bad input

@@ -1,6 +1,8 @@
 """Over-sampling with new samples decoded from SMOTE points in an autoencoder's latent space (DeepSMOTE)."""
 
+import math
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,6 +17,7 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 from torch.nn import functional as F
 
+from ..classifier import FewStepsWarning
 from ..classifier._mixins import DeviceMixin, ThreadsMixin
 from ._base import NDInputMixin, cast_like
 
@@ -23,6 +26,7 @@ __all__ = ["LatentSMOTEOverSampler"]
 _MAX_DOWNSAMPLINGS = 3  # 32x32 -> 4x4: enough spatial context for a fully connected bottleneck
 _MAX_CHANNELS = 256
 _INFER_BATCH = 512
+_FEW_STEPS = 100  # fewer training steps than this draw a FewStepsWarning, as in CNNClassifier
 
 
 def _n_downsamplings(height, width):
@@ -362,6 +366,15 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
         return torch.from_numpy(images.astype(np.float32)).to(self.device_)
 
     def _train(self, module, data, y, random_state):
+        n_steps = self.epochs * math.ceil(len(data) / self.batch_size)
+        if n_steps < _FEW_STEPS:
+            warnings.warn(
+                f"{type(self).__name__}'s autoencoder will take only {n_steps} optimisation steps ({self.epochs} "
+                f"epochs of {len(data)} samples at batch_size={self.batch_size}): too few to learn to reconstruct, "
+                "so the new samples will be blurred averages of their class. Raise epochs or lower batch_size.",
+                FewStepsWarning,
+                stacklevel=4,
+            )
         optimizer = torch.optim.Adam(module.parameters(), lr=self.lr)
         n = len(data)
         by_class = [np.flatnonzero(y == klass) for klass in np.unique(y)]
