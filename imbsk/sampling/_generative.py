@@ -160,7 +160,8 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
     latent_dim : int, default=64
         Size of the latent code. At most the number of values of one sample (``C * H * W``).
     epochs : int, default=10
-        Passes of the autoencoder's training over all the samples.
+        Passes of the autoencoder's training over all the samples. On small data an epoch is a few
+        steps: fewer than 100 steps in all draw a :class:`~imbsk.classifier.FewStepsWarning`.
     lr : float, default=1e-3
         Learning rate of Adam.
     batch_size : int, default=128
