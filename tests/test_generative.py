@@ -268,6 +268,12 @@ def test_bad_parameters(params, error, match):
         LatentSMOTEOverSampler(**{"latent_dim": 4, "epochs": 1, **params}).fit_resample(X, y)
 
 
+def test_diverged_training_is_an_error_naming_lr():
+    X, y = stripes()
+    with pytest.raises(ValueError, match=r"training diverged with lr=10000000000.0 .*lower lr"):
+        LatentSMOTEOverSampler(latent_dim=4, epochs=3, width=4, lr=1e10, batch_size=8).fit_resample(X, y)
+
+
 def test_nan_and_5d_input_refused():
     X, y = stripes(n_per_class=(10, 4), dtype=np.float32)
     X[0, 0, 0, 0] = np.nan

@@ -410,6 +410,11 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
     # ------------------------------------------------------------- generating
     def _generate(self, data, y, count, random_state):
         codes = self._encode_tensor(data)
+        if not np.isfinite(codes).all():
+            raise ValueError(
+                f"The autoencoder's training diverged with lr={self.lr!r} (last epoch's loss "
+                f"{self.loss_curve_[-1]:.4g}; some latent codes are not finite): lower lr."
+            )
         new_codes, new_y, self.k_neighbors_ = [], [], {}
         for klass, n_new in self.sampling_strategy_.items():
             if n_new == 0:
