@@ -71,6 +71,17 @@ def _check_images(X, name, fitted_shape=None, fitted_range=None):
     return X
 
 
+def _check_not_bool(estimator, names):
+    """scikit-learn's integer and real constraints accept ``True``; a bool there is a slip, not a number."""
+    for name in names:
+        value = getattr(estimator, name)
+        if isinstance(value, bool | np.bool_):
+            raise ValueError(
+                f"The {name!r} parameter of {type(estimator).__name__} must be a number, not a bool; "
+                f"got {name}={value!r}."
+            )
+
+
 def _check_one_class_y(y, name):
     """``y`` is ignored, but a ``y`` with several classes means the caller expects a classifier."""
     if y is None:
@@ -153,6 +164,17 @@ def _batches(n, batch_size, generator=None):
         starts.pop()
     bounds = starts[1:] + [n]
     return [order[s:e] for s, e in zip(starts, bounds, strict=True)]
+
+
+@torch.no_grad()
+def _encode(encoder, normalizer, X, batch_size, device, n_features):
+    """``encoder(normalizer(x))`` of the images, flattened per image, float32 on the host, a batch at a time
+    (only a batch of ``X`` is ever on the device)."""
+    out = []
+    for start in range(0, len(X), batch_size):
+        x = torch.from_numpy(X[start : start + batch_size]).to(device)
+        out.append(encoder(normalizer(x)).flatten(1).float().cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, n_features), np.float32)
 
 
 class DeepSVDD(RandomStateMixin, ThreadsMixin, OutlierMixin, BaseEstimator):
@@ -343,6 +365,8 @@ class DeepSVDD(RandomStateMixin, ThreadsMixin, OutlierMixin, BaseEstimator):
         -------
         self : DeepSVDD
         """
+        _check_not_bool(self, ("width", "rep_dim", "n_blocks", "epochs", "pretrain_epochs", "lr", "weight_decay",
+                               "batch_size", "eps", "contamination", "n_threads"))
         X = _check_images(X, "DeepSVDD")
         _check_one_class_y(y, "DeepSVDD")
         if len(X) < 2:
@@ -380,23 +404,13 @@ class DeepSVDD(RandomStateMixin, ThreadsMixin, OutlierMixin, BaseEstimator):
         decoder = _Decoder(
             encoder.features[0].in_channels, data.shape[2:], encoder.map_shape, self.rep_dim, self.n_blocks_
         ).to(self.device_)
-        params = list(encoder.parameters()) + list(decoder.parameters())
-        optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        encoder.train()
         decoder.train()
-        history = []
-        for _ in range(self.pretrain_epochs):
-            total = torch.zeros((), device=data.device)
-            for idx in _batches(len(data), self.batch_size, generator):
-                x = self.normalizer_(data[idx.to(data.device)])
-                loss = torch.mean((decoder(encoder(x)) - x) ** 2)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += loss.detach() * len(idx)
-            # One device sync an epoch, not one a batch.
-            history.append(float(total) / len(data))
-        return history
+
+        def reconstruction_error(x):
+            return torch.mean((decoder(encoder(x)) - x) ** 2)
+
+        params = list(encoder.parameters()) + list(decoder.parameters())
+        return self._run_epochs(encoder, params, data, generator, self.pretrain_epochs, reconstruction_error)
 
     @torch.no_grad()
     def _init_center(self, encoder, data):
@@ -423,16 +437,22 @@ class DeepSVDD(RandomStateMixin, ThreadsMixin, OutlierMixin, BaseEstimator):
         return center
 
     def _train(self, encoder, data, center, generator):
-        if self.epochs == 0:
+        def squared_distance(x):
+            return torch.mean(torch.sum((encoder(x) - center) ** 2, dim=1))
+
+        return self._run_epochs(encoder, list(encoder.parameters()), data, generator, self.epochs, squared_distance)
+
+    def _run_epochs(self, encoder, params, data, generator, epochs, loss_fn):
+        """``epochs`` passes of Adam over shuffled normalised batches; the mean loss of each epoch."""
+        if epochs == 0:
             return []
-        optimizer = torch.optim.Adam(encoder.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
         encoder.train()
         history = []
-        for _ in range(self.epochs):
+        for _ in range(epochs):
             total = torch.zeros((), device=data.device)
             for idx in _batches(len(data), self.batch_size, generator):
-                z = encoder(self.normalizer_(data[idx.to(data.device)]))
-                loss = torch.mean(torch.sum((z - center) ** 2, dim=1))
+                loss = loss_fn(self.normalizer_(data[idx.to(data.device)]))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -445,16 +465,9 @@ class DeepSVDD(RandomStateMixin, ThreadsMixin, OutlierMixin, BaseEstimator):
         check_is_fitted(self, "encoder_")
         return _check_images(X, type(self).__name__, self.input_shape_, self.input_range_)
 
-    @torch.no_grad()
     def _embed(self, X):
-        out = []
         with self._threads_scope():
-            for start in range(0, len(X), self.batch_size):
-                x = torch.from_numpy(X[start : start + self.batch_size]).to(self.device_)
-                out.append(self.encoder_(self.normalizer_(x)).float().cpu())
-        if not out:
-            return np.zeros((0, self.rep_dim), np.float32)
-        return torch.cat(out).numpy()
+            return _encode(self.encoder_, self.normalizer_, X, self.batch_size, self.device_, self.rep_dim)
 
     def embed(self, X):
         """Embeddings :math:`\\phi(x)` of the images.
@@ -635,6 +648,7 @@ class CNNFeatures(TransformerMixin, BaseEstimator):
         -------
         self : CNNFeatures
         """
+        _check_not_bool(self, ("batch_size", "n_threads"))
         enc = self.encoder
         if isinstance(enc, nn.Module):
             X = _check_images(X, "CNNFeatures")
@@ -669,13 +683,9 @@ class CNNFeatures(TransformerMixin, BaseEstimator):
         self.n_features_out_ = self.encoder_.rep_dim
         return self
 
-    @torch.no_grad()
     def _module_features(self, X):
-        out = []
-        for start in range(0, len(X), self.batch_size):
-            x = torch.from_numpy(X[start : start + self.batch_size]).to(self.device_)
-            out.append(self.encoder_(self.normalizer_(x)).flatten(1).float().cpu())
-        return torch.cat(out).numpy() if out else np.zeros((0, getattr(self, "n_features_out_", 0)), np.float32)
+        n_features = getattr(self, "n_features_out_", 0)
+        return _encode(self.encoder_, self.normalizer_, X, self.batch_size, self.device_, n_features)
 
     def transform(self, X):
         """Embed the images.
@@ -899,6 +909,9 @@ class DetectorClassifier(ClassifierMixin, BaseEstimator):
         self : DetectorClassifier
         """
         self._check_detector()
+        _check_not_bool(self, ("threshold", "validation_fraction"))
+        if not isinstance(self.threshold, str) and not np.isfinite(self.threshold):
+            raise ValueError(f"threshold must be 'auto' or a finite number; got threshold={self.threshold!r}.")
         X = _check_samples(X)
         y, labels, normal = self._check_y(X, y)
         self.classes_ = labels

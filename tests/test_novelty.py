@@ -145,6 +145,8 @@ def test_deep_svdd_bad_input(data, fitted):
         DeepSVDD(epochs=-1).fit(X[y == 0])
     with pytest.raises(ValueError, match="'contamination' parameter of DeepSVDD"):
         DeepSVDD(contamination=0.7).fit(X[y == 0])
+    with pytest.raises(ValueError, match="'n_blocks' parameter of DeepSVDD must be a number, not a bool"):
+        DeepSVDD(n_blocks=True).fit(X[y == 0])
     with pytest.raises(ValueError, match="device='tpu' is not a device"):
         DeepSVDD(**SMALL, device="tpu").fit(X[y == 0])
     with pytest.raises(ValueError, match="images of size 4x4, but DeepSVDD was fitted on 8x8"):
@@ -318,6 +320,8 @@ def test_detector_classifier_bad_input(data):
         DetectorClassifier(det).fit(X, None)
     with pytest.raises(ValueError, match="'threshold' parameter of DetectorClassifier"):
         DetectorClassifier(det, threshold="best").fit(X, y)
+    with pytest.raises(ValueError, match="threshold must be 'auto' or a finite number; got threshold=nan"):
+        DetectorClassifier(det, threshold=float("nan")).fit(X, y)
 
 
 @parametrize_with_checks([DetectorClassifier(IsolationForest(n_estimators=5, random_state=0), random_state=0)])
