@@ -37,6 +37,24 @@ def _n_downsamplings(height, width):
     return n
 
 
+def _conv_stacks(in_channels, height, width, width_factor):
+    """Encoder and decoder convolution layers and the shape of the feature map between them."""
+    n_down = _n_downsamplings(height, width)
+    channels = [in_channels] + [min(width_factor * 2**i, _MAX_CHANNELS) for i in range(max(n_down, 1))]
+    enc, dec = [], []
+    if n_down == 0:
+        enc += [nn.Conv2d(in_channels, channels[1], 3, padding=1), nn.LeakyReLU(0.2)]
+        dec += [nn.Conv2d(channels[1], in_channels, 3, padding=1)]
+    else:
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            enc += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+        for i, (c_out, c_in) in enumerate(reversed(list(zip(channels[:-1], channels[1:])))):
+            dec += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)]
+            if i < n_down - 1:
+                dec.append(nn.LeakyReLU(0.2))
+    return enc, dec, (channels[-1], height >> n_down, width >> n_down)
+
+
 class ConvAutoencoder(nn.Module):
     """A small convolutional autoencoder for ``(C, H, W)`` images scaled to [0, 1].
 
@@ -57,21 +75,7 @@ class ConvAutoencoder(nn.Module):
 
     def __init__(self, in_channels, height, width, latent_dim, width_factor=32):
         super().__init__()
-        n_down = _n_downsamplings(height, width)
-        channels = [in_channels] + [min(width_factor * 2**i, _MAX_CHANNELS) for i in range(max(n_down, 1))]
-        act = nn.LeakyReLU(0.2)
-        enc, dec = [], []
-        if n_down == 0:
-            enc += [nn.Conv2d(in_channels, channels[1], 3, padding=1), act]
-            dec += [nn.Conv2d(channels[1], in_channels, 3, padding=1)]
-        else:
-            for c_in, c_out in zip(channels[:-1], channels[1:]):
-                enc += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), act]
-            for i, (c_out, c_in) in enumerate(reversed(list(zip(channels[:-1], channels[1:])))):
-                dec += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)]
-                if i < n_down - 1:
-                    dec.append(nn.LeakyReLU(0.2))
-        self.code_shape = (channels[-1], height >> n_down, width >> n_down)
+        enc, dec, self.code_shape = _conv_stacks(in_channels, height, width, width_factor)
         n_code = int(np.prod(self.code_shape))
         self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(n_code, latent_dim))
         self.decoder = nn.Sequential(
@@ -106,16 +110,245 @@ class MLPAutoencoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+class ConditionalVAE(nn.Module):
+    """A class-conditional variational autoencoder (Sohn et al., 2015) for images or tabular rows in [0, 1].
+
+    The encoder (the convolutions of :class:`ConvAutoencoder`, or one hidden layer for rows) gives the
+    mean and log-variance of a Gaussian code from a sample and its one-hot label; the decoder makes a
+    sample from a code and a label.
+
+    Parameters
+    ----------
+    sample_shape : tuple of int
+        ``(C, H, W)`` for images, ``(n_features,)`` for rows.
+    latent_dim : int
+        Size of the code.
+    n_classes : int
+        Number of labels.
+    width_factor : int
+        Channels after the first convolution (a quarter of the hidden units for rows).
+    """
+
+    def __init__(self, sample_shape, latent_dim, n_classes, width_factor=32):
+        super().__init__()
+        self.n_classes = n_classes
+        if len(sample_shape) == 1:
+            hidden = 4 * width_factor
+            self.features = nn.Sequential(nn.Linear(sample_shape[0], hidden), nn.LeakyReLU(0.2))
+            n_code = hidden
+            self.decoder = nn.Sequential(
+                nn.Linear(latent_dim + n_classes, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, sample_shape[0]),
+                nn.Sigmoid(),
+            )
+        else:
+            enc, dec, code_shape = _conv_stacks(*sample_shape, width_factor)
+            n_code = int(np.prod(code_shape))
+            self.features = nn.Sequential(*enc, nn.Flatten())
+            self.decoder = nn.Sequential(
+                nn.Linear(latent_dim + n_classes, n_code), nn.LeakyReLU(0.2), nn.Unflatten(1, code_shape), *dec,
+                nn.Sigmoid(),
+            )
+        self.to_latent = nn.Linear(n_code + n_classes, 2 * latent_dim)
+
+    def _one_hot(self, labels):
+        return F.one_hot(labels, self.n_classes).to(torch.float32)
+
+    def encode(self, x, labels):
+        """Mean and log-variance of the code of ``x`` (a batch) with integer ``labels``."""
+        mean, log_var = self.to_latent(torch.cat([self.features(x), self._one_hot(labels)], 1)).chunk(2, dim=1)
+        # Bounded so that exp() cannot overflow early in training.
+        return mean, log_var.clamp(-10.0, 10.0)
+
+    def decode(self, z, labels):
+        """Samples decoded from codes ``z`` with integer ``labels``."""
+        return self.decoder(torch.cat([z, self._one_hot(labels)], 1))
+
+    def forward(self, x, labels):
+        mean, log_var = self.encode(x, labels)
+        z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)
+        return self.decode(z, labels), mean, log_var
+
+
 def _positive_int(name, value):
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be a positive int, not a bool; got {name}={value!r}.")
+
+
+def _python_scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class _AutoencoderOverSampler(NDInputMixin, BaseOverSampler):
+    """What the generative over-samplers share: input checks, scaling to [0, 1], device, training loop.
+
+    A subclass builds its network (``_build``), gives the loss of one training step (``_step_loss``) and
+    makes the new samples of the fitted network (``_generate``).
+    """
+
+    _nd_allow_nan = False
+    _nd_dtype = "numeric"
+    _int_params = ("latent_dim", "epochs", "batch_size", "width", "n_threads")
+
+    _parameter_constraints: dict = {
+        **BaseOverSampler._parameter_constraints,
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "width": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
+    _resolve_device = DeviceMixin._resolve_device
+    _threads_scope = ThreadsMixin._threads_scope
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self, X, y):
+        for name in self._int_params:
+            _positive_int(name, getattr(self, name))
+        n_values = int(np.prod(X.shape[1:]))
+        if self.latent_dim > n_values:
+            shape = " x ".join(map(str, X.shape[1:]))
+            raise ValueError(
+                f"latent_dim={self.latent_dim} is larger than one sample ({shape} = {n_values} values); an "
+                f"autoencoder compresses, so latent_dim must be at most {n_values} (and is usually far smaller)."
+            )
+        if X.ndim > 4:
+            raise ValueError(
+                f"X must be (n_samples, C, H, W) images, (n_samples, H, W) or (n_samples, n_features); got a "
+                f"{X.ndim}-D array of shape {X.shape}."
+            )
+        classes, counts = np.unique(y, return_counts=True)
+        return dict(zip(classes.tolist(), counts.tolist()))
+
+    def _check_X_y(self, X, y):
+        X, y, binarize_y = super()._check_X_y(X, y)
+        if sparse.issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} needs dense X (images or a dense table); got a sparse matrix. "
+                "Convert it with X.toarray(), or use imbalanced-learn's SMOTE, which accepts sparse input."
+            )
+        self._dtype_ = X.dtype
+        self._input_ndim_ = X.ndim
+        self._sample_shape_ = X.shape[1:] if X.ndim != 3 else (1,) + X.shape[1:]
+        self._latent_dim = self.latent_dim
+        return X, y, binarize_y
+
+    # ---------------------------------------------------------------- scaling
+    def _scaling(self, X):
+        """Lower bound and span that map ``X`` to [0, 1]: per dataset for images, per feature for tables."""
+        if X.dtype == np.uint8:
+            return np.float32(0.0), np.float32(255.0)
+        axis = 0 if X.ndim == 2 else None
+        low = np.min(X, axis=axis).astype(np.float64)
+        span = np.max(X, axis=axis).astype(np.float64) - low
+        span = np.where(span > 0, span, 1.0)
+        return low.astype(np.float32), span.astype(np.float32)
+
+    def _to_unit(self, batch):
+        """A batch of raw samples (torch, any dtype) -> float32 in [0, 1] on its device."""
+        low = torch.as_tensor(self._low, device=batch.device)
+        span = torch.as_tensor(self._span, device=batch.device)
+        return ((batch.to(torch.float32) - low) / span).clamp_(0.0, 1.0)
+
+    def _from_unit(self, unit):
+        """Network outputs in [0, 1] (numpy) -> samples in the fitted ``X``'s dtype and range."""
+        return cast_like(unit.astype(np.float64) * self._span + self._low, self._dtype_)
+
+    def _to_device(self, images):
+        # Kept in the input dtype where torch has it (uint8 stays 1 byte a pixel on the device).
+        if images.dtype in (np.uint8, np.float32, np.float64, np.int16, np.int32, np.int64):
+            return torch.from_numpy(np.ascontiguousarray(images)).to(self.device_)
+        return torch.from_numpy(images.astype(np.float32)).to(self.device_)
+
+    # ---------------------------------------------------------------- fitting
+    def _fit_resample(self, X, y):
+        count = self._check_params(X, y)
+        random_state = check_random_state(self.random_state)
+        images = X[:, None] if X.ndim == 3 else X
+        self._low, self._span = self._scaling(images)
+        self._classes, labels = np.unique(y, return_inverse=True)
+        self.device_ = self._resolve_device()
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+        device = torch.device(self.device_)
+        devices = []
+        if device.type == "cuda":
+            devices = [device.index if device.index is not None else torch.cuda.current_device()]
+        with self._threads_scope(), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            module = self._build(images).to(self.device_)
+            data = self._to_device(images)
+            start = time.perf_counter()
+            self.loss_curve_ = self._train(module, data, labels, random_state)
+            self.fit_time_ = time.perf_counter() - start
+            module.eval()
+            self.autoencoder_ = module
+            try:
+                new_X, new_y = self._generate(data, y, count, random_state)
+            finally:
+                self.autoencoder_ = module.cpu()
+        new_X = new_X[:, 0] if X.ndim == 3 else new_X
+        return np.concatenate([X, new_X]), np.concatenate([y, new_y])
+
+    def _train(self, module, data, labels, random_state):
+        n = len(data)
+        n_steps = self.epochs * math.ceil(n / self.batch_size)
+        if n_steps < _FEW_STEPS:
+            warnings.warn(
+                f"{type(self).__name__}'s autoencoder will take only {n_steps} optimisation steps ({self.epochs} "
+                f"epochs of {n} samples at batch_size={self.batch_size}): too few to learn to reconstruct, "
+                "so the new samples will be blurred averages of their class. Raise epochs or lower batch_size.",
+                FewStepsWarning,
+                stacklevel=5,
+            )
+        optimizer = torch.optim.Adam(module.parameters(), lr=self.lr)
+        labels_device = torch.from_numpy(labels).to(data.device)
+        by_class = [np.flatnonzero(labels == k) for k in range(len(self._classes))]
+        losses = []
+        module.train()
+        for _ in range(self.epochs):
+            order = random_state.permutation(n)
+            total = 0.0
+            for start in range(0, n, self.batch_size):
+                idx = torch.from_numpy(order[start:start + self.batch_size]).to(data.device)
+                batch = self._to_unit(data[idx])
+                loss = self._step_loss(module, batch, labels_device[idx], data, by_class, random_state)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach() * len(idx)
+            losses.append(float(total) / n)
+        return losses
+
+    # ----------------------------------------------------------------- helpers
+    def _check_fitted(self, what):
+        if not hasattr(self, "autoencoder_"):
+            raise ValueError(f"This {type(self).__name__} is not fitted yet; call fit_resample(X, y) before {what}.")
+
+    def _check_shape(self, images):
+        if images.shape[1:] != self._sample_shape_:
+            raise ValueError(
+                f"X has samples of shape {images.shape[1:]}, but the autoencoder was fitted on samples of shape "
+                f"{self._sample_shape_}."
+            )
+
+    def _output_shape(self, out):
+        return out[:, 0] if self._input_ndim_ == 3 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
 
 
 @Substitution(
     sampling_strategy=BaseOverSampler._sampling_strategy_docstring,
     random_state=_random_state_docstring,
 )
-class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
+class LatentSMOTEOverSampler(_AutoencoderOverSampler):
     """Over-sample with new images decoded from SMOTE points in a learned latent space (DeepSMOTE).
 
     SMOTE between raw images averages pixels and gives ghosted double exposures; between the codes of an
@@ -235,25 +468,13 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
     ((60, 1, 8, 8), dtype('uint8'), [(0, 30), (1, 30)])
     """
 
-    _nd_allow_nan = False
-    _nd_dtype = "numeric"
+    _int_params = _AutoencoderOverSampler._int_params + ("k_neighbors",)
 
     _parameter_constraints: dict = {
-        **BaseOverSampler._parameter_constraints,
-        "latent_dim": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        **_AutoencoderOverSampler._parameter_constraints,
         "k_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "width": [Interval(Integral, 1, None, closed="left")],
         "penalty_weight": [Interval(Real, 0, None, closed="left")],
-        "device": [str, torch.device],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "random_state": ["random_state"],
     }
-
-    _resolve_device = DeviceMixin._resolve_device
-    _threads_scope = ThreadsMixin._threads_scope
 
     def __init__(
         self,
@@ -282,26 +503,10 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
         self.n_threads = n_threads
         self.random_state = random_state
 
-    # ------------------------------------------------------------------ checks
     def _check_params(self, X, y):
-        for name in ("latent_dim", "epochs", "batch_size", "k_neighbors", "width", "n_threads"):
-            _positive_int(name, getattr(self, name))
-        n_values = int(np.prod(X.shape[1:]))
-        if self.latent_dim > n_values:
-            shape = " x ".join(map(str, X.shape[1:]))
-            raise ValueError(
-                f"latent_dim={self.latent_dim} is larger than one sample ({shape} = {n_values} values); an "
-                f"autoencoder compresses, so latent_dim must be at most {n_values} (and is usually far smaller)."
-            )
-        if X.ndim > 4:
-            raise ValueError(
-                f"X must be (n_samples, C, H, W) images, (n_samples, H, W) or (n_samples, n_features); got a "
-                f"{X.ndim}-D array of shape {X.shape}."
-            )
-        classes, counts = np.unique(y, return_counts=True)
-        count = dict(zip(classes.tolist(), counts.tolist()))
+        count = super()._check_params(X, y)
         for klass, n_new in self.sampling_strategy_.items():
-            klass = klass.item() if isinstance(klass, np.generic) else klass
+            klass = _python_scalar(klass)
             if n_new > 0 and count.get(klass, 0) < 2:
                 raise ValueError(
                     f"Class {klass!r} has {count.get(klass, 0)} sample(s) but is to be over-sampled with "
@@ -311,92 +516,17 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
                 )
         return count
 
-    # ---------------------------------------------------------------- scaling
-    def _scaling(self, X):
-        """Lower bound and span that map ``X`` to [0, 1]: per dataset for images, per feature for tables."""
-        if X.dtype == np.uint8:
-            return np.float32(0.0), np.float32(255.0)
-        axis = 0 if X.ndim == 2 else None
-        low = np.min(X, axis=axis).astype(np.float64)
-        span = np.max(X, axis=axis).astype(np.float64) - low
-        span = np.where(span > 0, span, 1.0)
-        return low.astype(np.float32), span.astype(np.float32)
-
-    def _to_unit(self, batch):
-        """A batch of raw samples (torch, any dtype) -> float32 in [0, 1] on its device."""
-        low = torch.as_tensor(self._low, device=batch.device)
-        span = torch.as_tensor(self._span, device=batch.device)
-        return (batch.to(torch.float32) - low) / span
-
-    # ---------------------------------------------------------------- fitting
-    def _fit_resample(self, X, y):
-        count = self._check_params(X, y)
-        random_state = check_random_state(self.random_state)
-        images = X[:, None] if X.ndim == 3 else X
-        self._low, self._span = self._scaling(images)
-        self.device_ = self._resolve_device()
-        seed = int(random_state.randint(np.iinfo(np.int32).max))
-        device = torch.device(self.device_)
-        devices = []
-        if device.type == "cuda":
-            devices = [device.index if device.index is not None else torch.cuda.current_device()]
-        with self._threads_scope(), torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            module = self._build(images).to(self.device_)
-            data = self._to_device(images)
-            start = time.perf_counter()
-            self.loss_curve_ = self._train(module, data, y, random_state)
-            self.fit_time_ = time.perf_counter() - start
-            module.eval()
-            self.autoencoder_ = module
-            new_X, new_y = self._generate(data, y, count, random_state)
-        self.autoencoder_ = module.cpu()
-        new_X = new_X[:, 0] if X.ndim == 3 else new_X
-        return np.concatenate([X, new_X]), np.concatenate([y, new_y])
-
     def _build(self, images):
         if images.ndim == 2:
             return MLPAutoencoder(images.shape[1], self.latent_dim, hidden=4 * self.width)
         c, h, w = images.shape[1:]
         return ConvAutoencoder(c, h, w, self.latent_dim, width_factor=self.width)
 
-    def _to_device(self, images):
-        # Kept in the input dtype where torch has it (uint8 stays 1 byte a pixel on the device).
-        if images.dtype in (np.uint8, np.float32, np.float64, np.int16, np.int32, np.int64):
-            return torch.from_numpy(np.ascontiguousarray(images)).to(self.device_)
-        return torch.from_numpy(images.astype(np.float32)).to(self.device_)
-
-    def _train(self, module, data, y, random_state):
-        n_steps = self.epochs * math.ceil(len(data) / self.batch_size)
-        if n_steps < _FEW_STEPS:
-            warnings.warn(
-                f"{type(self).__name__}'s autoencoder will take only {n_steps} optimisation steps ({self.epochs} "
-                f"epochs of {len(data)} samples at batch_size={self.batch_size}): too few to learn to reconstruct, "
-                "so the new samples will be blurred averages of their class. Raise epochs or lower batch_size.",
-                FewStepsWarning,
-                stacklevel=4,
-            )
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.lr)
-        n = len(data)
-        by_class = [np.flatnonzero(y == klass) for klass in np.unique(y)]
-        use_penalty = self.penalty_weight > 0
-        losses = []
-        module.train()
-        for _ in range(self.epochs):
-            order = random_state.permutation(n)
-            total = 0.0
-            for start in range(0, n, self.batch_size):
-                idx = torch.from_numpy(order[start:start + self.batch_size]).to(data.device)
-                batch = self._to_unit(data[idx])
-                loss = F.mse_loss(module(batch), batch)
-                if use_penalty:
-                    loss = loss + self.penalty_weight * self._penalty(module, data, by_class, random_state)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += loss.detach() * len(idx)
-            losses.append(float(total) / n)
-        return losses
+    def _step_loss(self, module, batch, labels, data, by_class, random_state):
+        loss = F.mse_loss(module(batch), batch)
+        if self.penalty_weight > 0:
+            loss = loss + self.penalty_weight * self._penalty(module, data, by_class, random_state)
+        return loss
 
     def _penalty(self, module, data, by_class, random_state):
         """Reconstruction error, through the decoder only, on up to a batch of one uniformly drawn class."""
@@ -407,7 +537,6 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
             codes = module.encoder(images)
         return F.mse_loss(module.decoder(codes), images)
 
-    # ------------------------------------------------------------- generating
     def _generate(self, data, y, count, random_state):
         codes = self._encode_tensor(data)
         if not np.isfinite(codes).all():
@@ -428,11 +557,9 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
             codes_res, _ = smote.fit_resample(codes, y)
             new_codes.append(codes_res[len(codes):])
             new_y.append(np.full(n_new, klass, dtype=y.dtype))
-        shape = (0,) + tuple(data.shape[1:])
         if not new_codes:
-            return np.empty(shape, dtype=self._dtype_), np.empty(0, dtype=y.dtype)
-        decoded = self._decode_array(np.concatenate(new_codes))
-        return decoded, np.concatenate(new_y)
+            return np.empty((0,) + tuple(data.shape[1:]), dtype=self._dtype_), np.empty(0, dtype=y.dtype)
+        return self._decode_array(np.concatenate(new_codes)), np.concatenate(new_y)
 
     @torch.no_grad()
     def _encode_tensor(self, data):
@@ -451,10 +578,8 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
         for i in range(0, len(codes), _INFER_BATCH):
             z = torch.as_tensor(codes[i:i + _INFER_BATCH], dtype=torch.float32, device=device)
             parts.append(module.decoder(z).cpu().numpy())
-        unit = np.concatenate(parts).astype(np.float64)
-        return cast_like(unit * self._span + self._low, self._dtype_)
+        return self._from_unit(np.concatenate(parts))
 
-    # ----------------------------------------------------------------- public
     def encode(self, X):
         """Latent codes of ``X`` under the fitted autoencoder.
 
@@ -467,7 +592,7 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
         -------
         codes : ndarray of shape (n_samples, latent_dim)
         """
-        self._check_fitted()
+        self._check_fitted("encode")
         images = np.asarray(X)
         images = images[:, None] if images.ndim == 3 else images
         self._check_shape(images)
@@ -485,41 +610,8 @@ class LatentSMOTEOverSampler(NDInputMixin, BaseOverSampler):
         -------
         X : ndarray of shape (n_codes, ...)
         """
-        self._check_fitted()
+        self._check_fitted("decode")
         codes = np.asarray(codes, dtype=np.float64)
         if codes.ndim != 2 or codes.shape[1] != self._latent_dim:
             raise ValueError(f"codes must have shape (n_codes, {self._latent_dim}); got {codes.shape}.")
-        out = self._decode_array(codes)
-        return out[:, 0] if self._input_ndim_ == 3 else out
-
-    def _check_fitted(self):
-        if not hasattr(self, "autoencoder_"):
-            raise ValueError(
-                "This LatentSMOTEOverSampler is not fitted yet; call fit_resample(X, y) before encode/decode."
-            )
-
-    def _check_shape(self, images):
-        if images.shape[1:] != self._sample_shape_:
-            raise ValueError(
-                f"X has samples of shape {images.shape[1:]}, but the autoencoder was fitted on samples of shape "
-                f"{self._sample_shape_}."
-            )
-
-    def _check_X_y(self, X, y):
-        X, y, binarize_y = super()._check_X_y(X, y)
-        if sparse.issparse(X):
-            raise TypeError(
-                "LatentSMOTEOverSampler needs dense X (images or a dense table); got a sparse matrix. "
-                "Convert it with X.toarray(), or use imbalanced-learn's SMOTE, which accepts sparse input."
-            )
-        self._dtype_ = X.dtype
-        self._input_ndim_ = X.ndim
-        self._sample_shape_ = X.shape[1:] if X.ndim != 3 else (1,) + X.shape[1:]
-        self._latent_dim = self.latent_dim
-        return X, y, binarize_y
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.input_tags.allow_nan = False
-        return tags
+        return self._output_shape(self._decode_array(codes))
