@@ -18,7 +18,7 @@ from imbsk import CNNClassifier
 from imbsk.classifier import FewStepsWarning
 from imbsk.metrics import BALANCED_SCORING
 from imbsk.pipeline import make_pipeline
-from imbsk.sampling import LatentSMOTEOverSampler, RandomOverSampler, RatioStrategy
+from imbsk.sampling import ConditionalVAEOverSampler, LatentSMOTEOverSampler, RandomOverSampler, RatioStrategy
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -342,3 +342,84 @@ def test_pipeline_with_cnn_classifier_in_cross_validate_with_balanced_scoring():
     result = cross_validate(pipe, X, y, cv=StratifiedKFold(3), scoring=BALANCED_SCORING, error_score="raise")
     assert result["test_balanced_accuracy"].mean() > 0.7
     assert set(BALANCED_SCORING) <= {key.removeprefix("test_") for key in result}
+
+
+# ----------------------------------------------------------------------------- conditional VAE
+@pytest.fixture(scope="module")
+def cvae_resampled():
+    X, y = stripes()
+    sampler = ConditionalVAEOverSampler(latent_dim=4, epochs=40, width=8, batch_size=16, lr=3e-3, random_state=0)
+    X_res, y_res = sampler.fit_resample(X, y)
+    return X, y, sampler, X_res, y_res
+
+
+def test_cvae_counts_dtype_new_images_of_their_class(cvae_resampled):
+    X, y, sampler, X_res, y_res = cvae_resampled
+    assert X_res.shape == (120, 1, 8, 8) and X_res.dtype == np.uint8
+    assert Counter(y_res.tolist()) == {0: 60, 1: 60}
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    assert sampler.loss_curve_[-1] < sampler.loss_curve_[0]
+    new, train = _flat(X_res[len(X):]), _flat(X)
+    nearest = np.sqrt(((new[:, None] - train[None]) ** 2).sum(-1)).min(axis=1)
+    assert np.all(nearest > 0) and len(np.unique(new, axis=0)) >= 0.9 * len(new)
+    centroids = np.stack([train[y == k].mean(0) for k in (0, 1)])
+    assert np.all(np.argmin(((new[:, None] - centroids[None]) ** 2).sum(-1), axis=1) == 1)
+    images = X_res[len(X):, 0].astype(np.float64)
+    assert np.abs(np.diff(images.mean(axis=2), axis=1)).mean() > 3 * np.abs(np.diff(images.mean(axis=1), axis=1)).mean()
+
+
+def test_cvae_sample_any_class_reproducibly(cvae_resampled):
+    X, y, sampler, _, _ = cvae_resampled
+    dark = sampler.sample(5, 0, random_state=1)
+    assert dark.shape == (5, 1, 8, 8) and dark.dtype == np.uint8
+    assert dark.mean() < X[y == 1].mean() - 50  # class 0 is the dark one
+    np.testing.assert_array_equal(dark, sampler.sample(5, 0, random_state=1))
+    with pytest.raises(ValueError, match=r"klass=7 is not one of the fitted classes \[0, 1\]"):
+        sampler.sample(2, 7)
+    with pytest.raises(ValueError, match="n_samples must be a non-negative int"):
+        sampler.sample(-1, 0)
+    with pytest.raises(ValueError, match="not fitted yet"):
+        ConditionalVAEOverSampler().sample(2, 0)
+
+
+def test_cvae_over_samples_a_single_image_class_and_is_reproducible():
+    X, y = stripes(n_per_class=(30, 1))
+    params = dict(latent_dim=4, epochs=2, width=4, random_state=0)
+    X_a, y_a = ConditionalVAEOverSampler(**params).fit_resample(X, y)
+    X_b, _ = ConditionalVAEOverSampler(**params).fit_resample(X, y)
+    assert Counter(y_a.tolist()) == {0: 30, 1: 30}
+    np.testing.assert_array_equal(X_a, X_b)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(beta=-1.0), InvalidParameterError, "'beta' parameter"),
+        (dict(latent_dim=65), ValueError, r"latent_dim=65 is larger than one sample \(1 x 8 x 8 = 64 values\)"),
+        (dict(epochs=True), ValueError, "epochs must be a positive int, not a bool"),
+    ],
+)
+def test_cvae_bad_parameters(params, error, match):
+    X, y = stripes(n_per_class=(10, 4))
+    with pytest.raises(error, match=match):
+        ConditionalVAEOverSampler(**{"latent_dim": 4, "epochs": 1, **params}).fit_resample(X, y)
+
+
+def test_cvae_in_a_pipeline_in_cross_val_score():
+    X, y = stripes(n_per_class=(60, 15), seed=1)
+    pipe = make_pipeline(
+        ConditionalVAEOverSampler(latent_dim=4, epochs=5, width=4, random_state=0),
+        FunctionTransformer(_flatten_scaled),
+        LogisticRegression(max_iter=300),
+    )
+    scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(3), scoring="balanced_accuracy", error_score="raise")
+    assert scores.mean() > 0.8
+
+
+_CHECKED_CVAE = ConditionalVAEOverSampler(latent_dim=2, epochs=1, width=4, random_state=42)
+_CHECKS_CVAE = list(_yield_all_checks(_CHECKED_CVAE, legacy=True))
+
+
+@pytest.mark.parametrize("check", _CHECKS_CVAE, ids=[getattr(c, "func", c).__name__ for c in _CHECKS_CVAE])
+def test_cvae_imblearn_sampler_checks(check):
+    check(type(_CHECKED_CVAE).__name__, clone(_CHECKED_CVAE))

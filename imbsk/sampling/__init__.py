@@ -13,7 +13,7 @@ from imblearn.under_sampling import EditedNearestNeighbours, NearMiss, TomekLink
 
 from ._adapter import NDSampler
 from ._augmented import AugmentedOverSampler
-from ._generative import LatentSMOTEOverSampler
+from ._generative import ConditionalVAEOverSampler, LatentSMOTEOverSampler
 from ._random_over import RandomOverSampler
 from ._random_under import RandomUnderSampler
 from ._ratio import RatioStrategy
@@ -23,6 +23,7 @@ __all__ = [
     "ADASYN",
     "AugmentedOverSampler",
     "BorderlineSMOTE",
+    "ConditionalVAEOverSampler",
     "EditedNearestNeighbours",
     "LatentSMOTEOverSampler",
     "NDSampler",

@@ -1,4 +1,4 @@
-"""Over-sampling with new samples decoded from SMOTE points in an autoencoder's latent space (DeepSMOTE)."""
+"""Generative over-sampling: new samples decoded from an autoencoder's latent space (DeepSMOTE, conditional VAE)."""
 
 import math
 import time
@@ -21,7 +21,7 @@ from ..classifier import FewStepsWarning
 from ..classifier._mixins import DeviceMixin, ThreadsMixin
 from ._base import NDInputMixin, cast_like
 
-__all__ = ["LatentSMOTEOverSampler"]
+__all__ = ["ConditionalVAEOverSampler", "LatentSMOTEOverSampler"]
 
 _MAX_DOWNSAMPLINGS = 3  # 32x32 -> 4x4: enough spatial context for a fully connected bottleneck
 _MAX_CHANNELS = 256
@@ -615,3 +615,188 @@ class LatentSMOTEOverSampler(_AutoencoderOverSampler):
         if codes.ndim != 2 or codes.shape[1] != self._latent_dim:
             raise ValueError(f"codes must have shape (n_codes, {self._latent_dim}); got {codes.shape}.")
         return self._output_shape(self._decode_array(codes))
+
+
+@Substitution(
+    sampling_strategy=BaseOverSampler._sampling_strategy_docstring,
+    random_state=_random_state_docstring,
+)
+class ConditionalVAEOverSampler(_AutoencoderOverSampler):
+    """Over-sample with new images drawn from a class-conditional variational autoencoder.
+
+    A conditional VAE (Sohn et al., 2015; Kingma and Welling, 2014) is trained on all the samples it
+    is given, every class, with the label as an input of both encoder and decoder; new samples of a class
+    are the decoder's output for codes drawn from the prior, a standard normal, with that class's label.
+    Unlike :class:`LatentSMOTEOverSampler` it does not interpolate between given rare images, so a class
+    with a single sample can be over-sampled; but the decoder learns what a label means from that label's
+    samples only, so with a handful of them the new samples are close to the class average.
+
+    Training minimises, per sample, the binary cross-entropy of the reconstruction summed over the
+    values (images scaled to [0, 1] as in :class:`LatentSMOTEOverSampler`) plus ``beta`` times the
+    Kullback-Leibler divergence of the code's distribution from the prior (Higgins et al., 2017, for
+    ``beta != 1``), with Adam. The network is :class:`LatentSMOTEOverSampler`'s with the one-hot label
+    joined to the flattened features before the code and to the code before the decoder; tabular
+    ``(n, n_features)`` input gets one hidden layer on each side. uint8 in, uint8 out; other dtypes are
+    kept and stay within the range of ``X``.
+
+    Parameters
+    ----------
+    {sampling_strategy}
+
+        On any number of classes, :class:`RatioStrategy` gives a ratio (e.g. ``RatioStrategy(0.5)``) or a
+        power of the class counts, computed from each fit's own ``y``.
+
+    latent_dim : int, default=32
+        Size of the latent code. At most the number of values of one sample (``C * H * W``).
+    epochs : int, default=10
+        Passes of the training over all the samples (fewer than 100 steps in all draw a
+        :class:`~imbsk.classifier.FewStepsWarning`).
+    lr : float, default=1e-3
+        Learning rate of Adam.
+    batch_size : int, default=128
+        Samples per training step.
+    beta : float, default=1.0
+        Weight of the Kullback-Leibler term: 1 is the VAE's evidence lower bound; smaller values give
+        sharper reconstructions and a latent space further from the prior the new codes are drawn from.
+    width : int, default=32
+        Channels of the first convolution (doubled at each halving of the image, at most 256), or a
+        quarter of the hidden units for tabular data.
+    device : str or torch.device, default="auto"
+        Where the network trains: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``...
+        It is moved back to the CPU afterwards.
+    n_threads : int, default=None
+        Torch's number of CPU threads while fitting (restored afterwards); ``None`` leaves it alone.
+
+    {random_state}
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        Number of new samples made for each over-sampled class.
+    autoencoder_ : ConditionalVAE
+        The trained network, on the CPU, in eval mode.
+    loss_curve_ : list of float
+        Mean training loss of every epoch (per value of a sample).
+    device_ : str
+        The device the network was trained on.
+    fit_time_ : float
+        Seconds spent training the network.
+    n_features_in_ : int
+        ``X.shape[1]`` (the number of channels for images).
+
+    See Also
+    --------
+    LatentSMOTEOverSampler : New samples between the codes of given rare samples.
+    AugmentedOverSampler : Augmented copies; no training.
+
+    References
+    ----------
+    .. [1] K. Sohn, H. Lee and X. Yan, "Learning structured output representation using deep conditional
+       generative models", NeurIPS, 2015.
+    .. [2] D. P. Kingma and M. Welling, "Auto-encoding variational Bayes", ICLR, 2014.
+    .. [3] I. Higgins et al., "beta-VAE: Learning basic visual concepts with a constrained variational
+       framework", ICLR, 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from collections import Counter
+    >>> from imbsk.sampling import ConditionalVAEOverSampler
+    >>> X = np.random.RandomState(0).randint(0, 256, (40, 1, 8, 8)).astype(np.uint8)
+    >>> y = np.array([0] * 30 + [1] * 10)
+    >>> sampler = ConditionalVAEOverSampler(latent_dim=4, epochs=2, width=4, random_state=0)
+    >>> X_res, y_res = sampler.fit_resample(X, y)
+    >>> X_res.shape, X_res.dtype, sorted(Counter(y_res.tolist()).items())
+    ((60, 1, 8, 8), dtype('uint8'), [(0, 30), (1, 30)])
+    """
+
+    _parameter_constraints: dict = {
+        **_AutoencoderOverSampler._parameter_constraints,
+        "beta": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        latent_dim=32,
+        epochs=10,
+        lr=1e-3,
+        batch_size=128,
+        beta=1.0,
+        width=32,
+        device="auto",
+        n_threads=None,
+        random_state=None,
+    ):
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.latent_dim = latent_dim
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.beta = beta
+        self.width = width
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+
+    def _build(self, images):
+        return ConditionalVAE(images.shape[1:], self.latent_dim, len(self._classes), width_factor=self.width)
+
+    def _step_loss(self, module, batch, labels, data, by_class, random_state):
+        out, mean, log_var = module(batch, labels)
+        n = len(batch)
+        reconstruction = F.binary_cross_entropy(out, batch, reduction="sum") / n
+        kl = -0.5 * torch.sum(1 + log_var - mean.pow(2) - log_var.exp()) / n
+        return (reconstruction + self.beta * kl) / batch[0].numel()
+
+    def _generate(self, data, y, count, random_state):
+        if not np.isfinite(self.loss_curve_[-1]):
+            raise ValueError(f"The network's training diverged with lr={self.lr!r} (loss not finite): lower lr.")
+        parts, new_y = [], []
+        for klass, n_new in self.sampling_strategy_.items():
+            if n_new == 0:
+                continue
+            parts.append(self._sample(n_new, klass, random_state))
+            new_y.append(np.full(n_new, klass, dtype=y.dtype))
+        if not parts:
+            return np.empty((0,) + tuple(data.shape[1:]), dtype=self._dtype_), np.empty(0, dtype=y.dtype)
+        return np.concatenate(parts), np.concatenate(new_y)
+
+    @torch.no_grad()
+    def _sample(self, n_samples, klass, random_state):
+        module = self.autoencoder_
+        device = next(module.parameters()).device
+        # Codes drawn on the CPU from random_state, so that the same seed gives the same samples anywhere.
+        z = torch.from_numpy(check_random_state(random_state).standard_normal((n_samples, self._latent_dim)))
+        label = int(np.flatnonzero(self._classes == klass)[0])
+        parts = []
+        for i in range(0, n_samples, _INFER_BATCH):
+            zb = z[i:i + _INFER_BATCH].to(device=device, dtype=torch.float32)
+            labels = torch.full((len(zb),), label, dtype=torch.long, device=device)
+            parts.append(module.decode(zb, labels).cpu().numpy())
+        return self._from_unit(np.concatenate(parts))
+
+    def sample(self, n_samples, klass, random_state=None):
+        """New samples of class ``klass`` from the fitted network.
+
+        Parameters
+        ----------
+        n_samples : int
+            How many.
+        klass : label
+            One of the classes of the ``y`` given to ``fit_resample``.
+        random_state : int, RandomState instance or None, default=None
+            Draws the codes.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, ...)
+            In the dtype and value range of the fitted ``X``.
+        """
+        self._check_fitted("sample")
+        if klass not in self._classes.tolist():
+            raise ValueError(f"klass={klass!r} is not one of the fitted classes {self._classes.tolist()}.")
+        if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, Integral) or n_samples < 0:
+            raise ValueError(f"n_samples must be a non-negative int; got n_samples={n_samples!r}.")
+        return self._output_shape(self._sample(int(n_samples), klass, random_state))
