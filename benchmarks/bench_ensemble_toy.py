@@ -17,7 +17,9 @@ imbsk's ensembles run in this interpreter; with ``--imbens-python`` the same scr
 interpreter (a separate environment with imbalanced-ensemble and the scikit-learn it pins) on the same
 data and folds, written to a ``.npz`` file, for imbalanced-ensemble's classes of the same names
 (``UnderBaggingClassifier`` for under-bagging). The report puts both side by side with the wall time of
-each row (fit and predict over all tasks, folds and seeds; one process, one thread).
+each row (fit and predict over all tasks, folds and seeds; one process, one thread). The two
+environments run one after the other, so their wall times see different machine loads: compare CPU
+times (``time.process_time``), which a busy machine inflates much less.
 
 Usage
 -----
@@ -126,7 +128,7 @@ def make_data(path, seeds, n_samples):
 
 
 def run(backend, data_path, seeds, n_estimators, ada_rounds, wanted):
-    """``{row: {base: {task: [per-seed mean score]}}}`` and ``{row: {base: seconds}}``."""
+    """``{row: {base: {task: [per-seed mean score]}}}`` and ``{row: {base: [wall, CPU seconds]}}``."""
     from sklearn.base import clone
 
     data = np.load(data_path)
@@ -140,7 +142,7 @@ def run(backend, data_path, seeds, n_estimators, ada_rounds, wanted):
                 X, y, fold = data[f"X_{key}"], data[f"y_{key}"], data[f"fold_{key}"]
                 for b_name, base in bases(ada_rounds, seed, wanted).items():
                     for r_name, est in make_rows(base, n_estimators, seed).items():
-                        start = time.perf_counter()
+                        start, cpu_start = time.perf_counter(), time.process_time()
                         fold_scores = []
                         try:
                             for k in range(5):
@@ -152,8 +154,9 @@ def run(backend, data_path, seeds, n_estimators, ada_rounds, wanted):
                                 f"{type(exc).__name__}: {str(exc)[:200]}"
                             )
                             continue
-                        seconds.setdefault(r_name, {}).setdefault(b_name, 0.0)
-                        seconds[r_name][b_name] += time.perf_counter() - start
+                        seconds.setdefault(r_name, {}).setdefault(b_name, [0.0, 0.0])
+                        seconds[r_name][b_name][0] += time.perf_counter() - start
+                        seconds[r_name][b_name][1] += time.process_time() - cpu_start
                         cell = scores.setdefault(r_name, {}).setdefault(b_name, {}).setdefault(task, [])
                         cell.append(float(np.mean(fold_scores)))
             print(f"{backend}: done {task}", file=sys.stderr, flush=True)
@@ -188,8 +191,8 @@ def report(ours, theirs):
                     {b for res in (ours, theirs) if res for row in res["errors"].values() for b in row},
                     key=["tree", "KNN", "AdaBoost"].index):
         out.append(f"\n### Base estimator: {b}\n")
-        out.append("| row | library | " + " | ".join(tasks) + " | time (s) |")
-        out.append("|---|---|" + "---:|" * (len(tasks) + 1))
+        out.append("| row | library | " + " | ".join(tasks) + " | CPU time (s) | wall time (s) |")
+        out.append("|---|---|" + "---:|" * (len(tasks) + 2))
         for r in SAMPLERS + ENSEMBLES[:1] + ["SPE, replacement=True"] + ENSEMBLES[1:]:
             for lib, res in (("imbsk", ours), ("imbens", theirs)):
                 if res is None:
@@ -204,8 +207,9 @@ def report(ours, theirs):
                         cells.append(f"error [{notes[failed[t]]}]")
                     else:
                         cells.append(fmt(res["scores"][r][b][t]))
-                took = res["seconds"].get(r, {}).get(b)
-                out.append(f"| {r} | {lib} | " + " | ".join(cells) + f" | {'' if took is None else f'{took:.1f}'} |")
+                wall, cpu = res["seconds"].get(r, {}).get(b, (None, None))
+                times = " | " if wall is None else f"{cpu:.1f} | {wall:.1f}"
+                out.append(f"| {r} | {lib} | " + " | ".join(cells) + f" | {times} |")
     if notes:
         out.append("\nErrors (a cell is an error when any seed failed):\n")
         out.extend(f"{i}. {message}" for message, i in notes.items())
