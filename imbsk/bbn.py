@@ -187,7 +187,17 @@ class BBNNetwork(nn.Module):
         _reinitialise(self.rebalancing_head)
 
     def conventional_logits(self, x):
-        """Logits of the conventional branch alone (backbone, branch, classifier layer)."""
+        """Logits of the conventional branch alone (backbone, branch, classifier layer).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            A normalised batch.
+
+        Returns
+        -------
+        z_c : torch.Tensor of shape (batch, n_classes)
+        """
         return self.conventional_head(self.conventional(self.backbone(x)))
 
     def branch_logits(self, x):
@@ -436,17 +446,20 @@ class BBNClassifier(CNNClassifier):
         return iterator
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """skorch's hook: the classifier's set-up; the ``alpha`` schedule starts at this fit's first epoch."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self.bbn_first_epoch_ = len(self.history)
         self.reversed_counts_t_ = None
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """skorch's hook: sets the epoch's ``alpha`` (``bbn_alpha_``) and records it in ``history_``."""
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
         epoch = len(self.history) - 1 - self.bbn_first_epoch_
         self.bbn_alpha_ = bbn_alpha(min(epoch, self.epochs_), max(self.epochs_, 1))
         self.history.record("bbn_alpha", self.bbn_alpha_)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
+        """skorch's hook: keeps ``reversed_class_counts_`` and frees the reversed sampler's device tensors."""
         counts = getattr(self, "reversed_counts_t_", None)
         self.reversed_class_counts_ = (
             counts.cpu().numpy() if counts is not None else np.zeros(len(self.classes_), dtype=np.int64)

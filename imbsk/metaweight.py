@@ -163,6 +163,7 @@ class MetaWeightMixin:
                 yield name, param
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """skorch's hook: the classifier's set-up, then the meta-step counters and the weighting net's optimiser."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self._meta["steps"] = 0
         self._meta["loss"] = torch.zeros((), dtype=torch.float64, device=self.device_)
@@ -179,6 +180,7 @@ class MetaWeightMixin:
             )
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """skorch's hook: records the epoch's mean meta loss as ``train_meta_loss`` in ``history_``."""
         meta = getattr(self, "_meta", None)
         if meta is not None and meta.get("count"):
             self.history.record("train_meta_loss", (meta["loss"] / meta["count"]).item())

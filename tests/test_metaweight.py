@@ -323,10 +323,6 @@ EXPECTED_FAILED_CHECKS = {
         "skorch's NeuralNet.__init__ sets history_, initialized_ and virtual_params_ and stores routed "
         "module__*/criterion__* keyword arguments as attributes; this is how skorch routes them"
     ),
-    "check_do_not_raise_errors_in_init_or_set_params": (
-        "skorch's set_params builds the callbacks at once, so set_params(callbacks=<not a list>) raises "
-        "before fit"
-    ),
 }
 
 
