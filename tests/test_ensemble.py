@@ -4,6 +4,7 @@ from collections import Counter
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import AdaBoostClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
@@ -286,7 +287,8 @@ def test_base_without_predict_proba_is_refused(cls):
     X, y = make_toy_2d(n_samples=200, random_state=0)
     with pytest.raises(TypeError, match=r"estimator=SVC\(\) has no predict_proba"):
         cls(SVC()).fit(X, y)
-    assert cls(SVC(probability=True), 2, random_state=0).fit(X, y).predict_proba(X).shape == (200, 2)
+    calibrated = CalibratedClassifierCV(SVC(), ensemble=False, cv=3)
+    assert cls(calibrated, 2, random_state=0).fit(X, y).predict_proba(X).shape == (200, 2)
 
 
 @pytest.mark.parametrize("ens", list(all_ensembles(None).values()), ids=list(all_ensembles(None)))

@@ -94,7 +94,8 @@ def member_proba(member, X, classes):
 class BaseUnderSamplingEnsemble(ClassifierMixin, BaseEstimator):
     """Base class of ensembles whose members are fitted one after another on under-sampled rows of ``X``.
 
-    Subclasses implement ``_select_rows(round, proba, rng) -> row indices`` after ``_start_rounds``; this
+    Subclasses implement ``_select_rows(state, i, proba, rng) -> row indices`` (and may extend
+    ``_start_rounds`` and ``_rows_to_rate``); this
     class validates inputs, resolves the target class counts, seeds and fits the members, keeps the
     running average of the members' probabilities on the training rows that the next round needs, and
     averages ``predict_proba`` over the members.
@@ -132,7 +133,7 @@ class BaseUnderSamplingEnsemble(ClassifierMixin, BaseEstimator):
             raise TypeError(
                 f"estimator={estimator!r} has no predict_proba; {type(self).__name__} needs the members' class "
                 "probabilities (to rate how hard each training sample is, and to average the members). Use a "
-                "classifier with predict_proba (e.g. SVC(probability=True), or CalibratedClassifierCV around it)."
+                "classifier with predict_proba, or wrap this one in CalibratedClassifierCV(..., ensemble=False)."
             )
         return estimator
 
