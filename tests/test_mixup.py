@@ -252,10 +252,16 @@ def test_cutmix_refuses_tabular_x():
         CNNClassifier("mlp", max_epochs=1, callbacks=[("cut", CutMix())]).fit(X, y)
 
 
-def test_check_soft_targets_accepts_every_builtin_loss(fitted):
+def test_check_soft_targets_accepts_every_builtin_loss_and_leaves_the_network_alone(fitted):
     for name in LOSSES:
         net = small(loss=name).fit(*easy_images(32, n_classes=2))
-        check_soft_targets(net)
+        before = {k: v.clone() for k, v in net.module_.state_dict().items()}
+        net.module_.train(True)
+        check_soft_targets(net)  # raises ValueError for a loss that refuses soft targets
+        # Run in evaluation mode without gradients: the mode is put back and no weight or statistic moved.
+        assert net.module_.training
+        for key, value in net.module_.state_dict().items():
+            torch.testing.assert_close(value, before[key], msg=f"{name}: {key}")
 
 
 # ----------------------------------------------------------------------------- in fit
