@@ -199,7 +199,7 @@ def main():
         f"{args.latent_dim}, seeds {args.seeds}" + (f", subset {args.subset}" if args.subset else ""),
         "",
         "| task | row | test balanced accuracy | ROC AUC | rare recall | balanced accuracy per seed | "
-        "wall time, all seeds (s) [autoencoder] |",
+        "wall time, all seeds (s) [generative network] |",
         "|---|---|---:|---:|---:|---|---:|",
     ]
 
