@@ -27,7 +27,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from imbsk.datasets import make_imbalance
 from imbsk.pipeline import make_pipeline
-from imbsk.sampling import SMOTE, LatentSMOTEOverSampler, NDSampler, RandomOverSampler
+from imbsk.sampling import SMOTE, ConditionalVAEOverSampler, LatentSMOTEOverSampler, NDSampler, RandomOverSampler
 
 # The networks are tiny: more threads would add overhead, not speed.
 torch.set_num_threads(1)
@@ -88,6 +88,17 @@ plt.show()
 # SMOTE on raw pixels, for contrast, gives blends of two strokes:
 X_px, _ = NDSampler(SMOTE(sampling_strategy="minority", random_state=0)).fit_resample(X, y)
 plot_generated(X[y == RARE], X_px[len(X):], X)
+plt.show()
+
+# %%
+# A class-conditional VAE (:class:`imbsk.sampling.ConditionalVAEOverSampler`) draws new codes from its
+# prior instead of between given images, and decodes them with the label of the rare digit. With 15
+# threes to learn the label from, its threes are smoother and closer to the class average.
+cvae = ConditionalVAEOverSampler(
+    sampling_strategy="minority", latent_dim=8, width=16, epochs=40, batch_size=64, lr=3e-3, random_state=0
+)
+X_cvae, _ = cvae.fit_resample(X, y)
+plot_generated(X[y == RARE], X_cvae[len(X):], X)
 plt.show()
 
 # %%
