@@ -169,11 +169,13 @@ def test_class_counts_from_each_fold(data):
     "module, x",
     [
         (SimpleCNN(n_classes=3, in_channels=1, width=4, dropout=0.0), torch.randn(5, 1, 8, 8)),
+        (SimpleCNN(n_classes=3, in_channels=1, width=4, dropout=0.0, normalized_classifier=True),
+         torch.randn(5, 1, 8, 8)),
         (ResNet20(n_classes=3, in_channels=1), torch.randn(5, 1, 8, 8)),
         (MLP(n_features=6, n_classes=3, hidden_sizes=(8, 8)), torch.randn(5, 6)),
         (MLP(n_features=6, n_classes=3, hidden_sizes=()), torch.randn(5, 6)),
     ],
-    ids=["simple_cnn", "resnet20", "mlp", "linear_mlp"],
+    ids=["simple_cnn", "simple_cnn_normed", "resnet20", "mlp", "linear_mlp"],
 )
 def test_split_keeps_the_conventional_path(module, x):
     module.eval()
