@@ -349,6 +349,9 @@ class RUSBoostClassifier(NDInputMixin, _RUSBoost):
         + """
     The base estimator's ``fit`` must take ``sample_weight`` (the boosting weights); a
     :class:`~imbsk.CNNClassifier` does not, and is refused with that reason. Rounds are sequential.
+    imbalanced-learn's boosting stops with an error when the first member, fitted on a balanced
+    under-sample, misclassifies at least half of the weighted (imbalanced) training set, which a weak
+    learner such as the default stump does at 1:100 on overlapping classes; a stronger base avoids it.
 
     Parameters
     ----------
