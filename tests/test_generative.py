@@ -292,9 +292,11 @@ def test_cuda_device_when_unavailable():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_trains_on_cuda():
+@pytest.mark.parametrize("kind", ["smote", "cvae"])
+def test_trains_on_cuda(kind):
     X, y = stripes()
-    sampler = LatentSMOTEOverSampler(**FAST, device="auto", random_state=0)
+    cls = LatentSMOTEOverSampler if kind == "smote" else ConditionalVAEOverSampler
+    sampler = cls(**FAST, device="auto", random_state=0)
     X_res, y_res = sampler.fit_resample(X, y)
     assert sampler.device_.startswith("cuda") and X_res.dtype == np.uint8
     assert Counter(y_res.tolist()) == {0: 60, 1: 60}
