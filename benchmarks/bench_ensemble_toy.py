@@ -28,6 +28,10 @@ Usage
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble_toy.py \\
         [--imbens-python /work/venv-imbens/bin/python] [--seeds 0 1 2] [--n-samples 2000] \\
         [--bases tree KNN AdaBoost] [--output benchmarks/results/ensemble_toy.md]
+
+With ``--imbens-python`` the report ends with a timing control: under-bagging of 10 trees, the same
+algorithm in imbsk, imbalanced-learn and imbalanced-ensemble, timed in turn in each environment so that
+the machine's load hits them alike (``--control-only`` runs just that).
 """
 
 import argparse
@@ -180,6 +184,37 @@ def versions(backend):
     return out
 
 
+def control_times(backend, data_path, repeats):
+    """Median wall time of one under-bagging fit and predict (10 trees), the same algorithm in every library."""
+    data = np.load(data_path)
+    X, y = data["X_overlapping_10_0"], data["y_overlapping_10_0"]
+    if backend == "imbens":
+        from imbens.ensemble import UnderBaggingClassifier as Bagging
+    elif backend == "imblearn":
+        from imblearn.ensemble import BalancedBaggingClassifier as Bagging
+    else:
+        from imbsk.ensemble import BalancedBaggingClassifier as Bagging
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model = Bagging(DecisionTreeClassifier(random_state=0), 10, random_state=0).fit(X, y)
+        model.predict(X)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def interleaved_control(data, imbens_python, rounds=3, repeats=15):
+    """Run the control in turn in each environment, so that the machine's load hits all of them alike."""
+    medians = {"imbsk": [], "imblearn": [], "imbens": []}
+    for _ in range(rounds):
+        for backend in ("imbsk", "imblearn"):
+            medians[backend].append(control_times(backend, data, repeats))
+        out = subprocess.run([imbens_python, __file__, "--worker", "control", "--data", data, "--json", "-"],
+                             check=True, capture_output=True, text=True).stdout
+        medians["imbens"].append(float(out.strip().splitlines()[-1]))
+    return medians
+
+
 def fmt(values):
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
 
@@ -225,15 +260,28 @@ def main():
     parser.add_argument("--bases", nargs="+", default=["tree", "KNN", "AdaBoost"], choices=["tree", "KNN", "AdaBoost"])
     parser.add_argument("--imbens-python", default=None, help="interpreter of the imbalanced-ensemble environment")
     parser.add_argument("--output", default=None, help="append the report to this markdown file")
-    parser.add_argument("--worker", choices=["imbens"], help=argparse.SUPPRESS)
+    parser.add_argument("--control-only", action="store_true",
+                        help="only the interleaved timing control (needs --imbens-python)")
+    parser.add_argument("--worker", choices=["imbens", "control"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.worker == "control":  # inside the other environment: one control median on stdout
+        print(control_times("imbens", args.data, 15))
+        return
     if args.worker:  # inside the other environment: score and hand back JSON
         result = run("imbens", args.data, args.seeds, args.n_estimators, args.ada_rounds, args.bases)
         with open(args.json, "w") as f:
             json.dump(result, f)
+        return
+
+    if args.control_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            data = os.path.join(tmp, "toy.npz")
+            make_data(data, [0], args.n_samples)
+            control = interleaved_control(data, args.imbens_python)
+        print("; ".join(f"{k} {', '.join(f'{v:.3f}' for v in vals)} s" for k, vals in control.items()))
         return
 
     start = time.perf_counter()
@@ -241,7 +289,7 @@ def main():
         data = os.path.join(tmp, "toy.npz")
         make_data(data, args.seeds, args.n_samples)
         ours = run("imbsk", data, args.seeds, args.n_estimators, args.ada_rounds, args.bases)
-        theirs = None
+        theirs, control = None, None
         if args.imbens_python:
             out = os.path.join(tmp, "imbens.json")
             common = ["--seeds", *map(str, args.seeds), "--n-estimators", str(args.n_estimators),
@@ -250,6 +298,7 @@ def main():
                            check=True)
             with open(out) as f:
                 theirs = json.load(f)
+            control = interleaved_control(data, args.imbens_python)
     wall = time.perf_counter() - start
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     head = (
@@ -262,6 +311,13 @@ def main():
         f"load average at end {load:.1f}; wall time {wall:.0f} s"
     )
     text = head + report(ours, theirs) + f"\n\n{machine}\n"
+    if control:
+        text += (
+            "\nControl, the same algorithm in each library (under-bagging of 10 trees, fit and predict on the "
+            "overlapping IR 10 data of seed 0; median of 15 runs, three rounds taken in turn in each environment): "
+            + "; ".join(f"{k} {', '.join(f'{v:.3f}' for v in vals)} s" for k, vals in control.items())
+            + "\n"
+        )
     print(text)
     if args.output:
         with open(args.output, "a") as f:
