@@ -255,9 +255,11 @@ class CutMix(_BatchMix):
     alpha : float > 0, default=1.0
         Parameter of the Beta distribution of ``lam``; ``alpha=1`` (the reference's) draws the box's
         share of the image uniformly.
-    p : float in [0, 1], default=1.0
+    p : float in [0, 1], default=0.5
         Probability that a batch is mixed; the others are passed on unchanged (class codes). The
-        reference uses 0.5 on CIFAR and 1.0 on ImageNet.
+        reference uses 0.5 on CIFAR and 1.0 on ImageNet; the default is the CIFAR value, for the small
+        images this library is about (on long-tailed 8x8 digits, 30 epochs, ``p=1`` lost 0.24 balanced
+        accuracy to no mixing and ``p=0.5`` 0.03; see the documentation page).
 
     Attributes
     ----------
@@ -287,12 +289,15 @@ class CutMix(_BatchMix):
     --------
     >>> from imbsk import CNNClassifier
     >>> from imbsk.mixup import CutMix
-    >>> clf = CNNClassifier(callbacks=[("cutmix", CutMix(p=0.5))])
+    >>> clf = CNNClassifier(callbacks=[("cutmix", CutMix(p=1.0))])
     >>> clf.get_params()["callbacks__cutmix__p"]
-    0.5
+    1.0
     """
 
     _stream = 2
+
+    def __init__(self, alpha=1.0, p=0.5):
+        super().__init__(alpha=alpha, p=p)
 
     def _check_data(self, net):
         if getattr(net, "input_ndim_", 4) != 4:

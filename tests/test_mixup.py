@@ -166,7 +166,7 @@ def test_mixup_is_a_convex_combination(fitted, dtype):
 
 
 def test_cutmix_box_area_matches_lam(fitted):
-    cb = start(CutMix(alpha=1.0), fitted)
+    cb = start(CutMix(alpha=1.0, p=1.0), fitted)
     X, y = constant_batch(torch.uint8)
     X_before = X.clone()
     areas = []
@@ -196,7 +196,9 @@ def test_p_zero_leaves_batches_alone_and_p_half_mixes_about_half(fitted):
     cb = start(Mixup(p=0.0), fitted)
     Xm, ym = cb.transform_batch(fitted, X, y)
     assert Xm is X and ym is y
-    cb = start(CutMix(p=0.5), fitted)
+    # Mixup mixes every batch by default, CutMix half of them (the reference's CIFAR setting).
+    assert Mixup().p == 1.0 and CutMix().p == 0.5
+    cb = start(CutMix(), fitted)
     mixed = sum(cb.transform_batch(fitted, X, y)[1].ndim == 2 for _ in range(200))
     assert 70 < mixed < 130
 
