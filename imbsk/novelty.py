@@ -870,6 +870,8 @@ class DetectorClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("DetectorClassifier requires y to be passed, but the target y is None; it needs two "
                              "classes. To fit on normal samples only, use the detector itself.")
         y = column_or_1d(y, warn=True)
+        # Before type_of_target, which casts a float y and warns on NaN or infinity instead of naming them.
+        y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=True, input_name="y")
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}; they must have the same length.")
         kind = type_of_target(y, input_name="y")

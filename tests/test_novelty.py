@@ -318,6 +318,8 @@ def test_detector_classifier_bad_input(data):
         DetectorClassifier(det, validation_fraction=1.0).fit(X, y)
     with pytest.raises(ValueError, match="requires y to be passed"):
         DetectorClassifier(det).fit(X, None)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        DetectorClassifier(det).fit(X, np.where(y == 1, np.nan, 0.0))
     with pytest.raises(ValueError, match="'threshold' parameter of DetectorClassifier"):
         DetectorClassifier(det, threshold="best").fit(X, y)
     with pytest.raises(ValueError, match="threshold must be 'auto' or a finite number; got threshold=nan"):
