@@ -17,7 +17,8 @@ for ``posthoc``, ``crt``, ``taunorm``, ``taunorm_val``, ``lws``, ``ncm``; ``mixu
 through :class:`sklearn.frozen.FrozenEstimator`; their time is the stage-one time plus their own.
 Hyper-parameters of the stage-two rows are never chosen on the test set. ``taunorm_val`` chooses τ in
 0, 0.25, ..., 2 on a balanced validation set of 50 images a class drawn from the CIFAR-10 training images
-that the long-tailed subset left out (Kang et al. choose τ on a balanced validation set too); the rest are
+that the long-tailed subset left out (Kang et al. choose τ on a balanced validation set too; the head
+class keeps all of its 5,000 images, so its 50 are training images the network has seen); the rest are
 fixed in advance: ``tau=1`` for post-hoc adjustment and τ-normalisation (``taunorm``; the bias dropped, as
 in the reference code, also in ``taunorm_val``), 10 stage-two epochs for cRT, LWS and MiSLAS, mixup
 ``alpha=1`` (CIFAR setting of Zhong et al. 2021: 1.0 for ResNet-32 on CIFAR-10-LT).
@@ -93,8 +94,13 @@ def load(data, ir):
     X, y, kept = make_long_tailed(X_all, y_all, imbalance_ratio=ir, random_state=0, return_indices=True)
     rng = np.random.default_rng(0)
     unused = np.setdiff1d(np.arange(len(y_all)), kept)
-    val = np.concatenate([rng.choice(unused[y_all[unused] == c], VAL_PER_CLASS, replace=False)
-                          for c in np.unique(y_all)])
+    val = []
+    for c in np.unique(y_all):
+        pool = unused[y_all[unused] == c]
+        # The head class keeps all of its training images; its validation images are training images.
+        val.append(rng.choice(pool if len(pool) >= VAL_PER_CLASS else kept[y_all[kept] == c], VAL_PER_CLASS,
+                              replace=False))
+    val = np.concatenate(val)
     return X, y, X_all[val], y_all[val], X_test, y_test
 
 
