@@ -63,11 +63,11 @@ import time
 import numpy as np
 import torch
 from _paths import DEFAULT_DATA
-from bench_cifar import _stratified_subset, base_network
+from bench_cifar import base_network
+from bench_novelty import TASKS, load_task
 from imblearn.over_sampling import SMOTE
 from sklearn.metrics import balanced_accuracy_score, recall_score, roc_auc_score
 
-from imbsk.datasets import load_cifar10, make_imbalance
 from imbsk.pipeline import make_pipeline
 from imbsk.sampling import (
     AugmentedOverSampler,
@@ -77,27 +77,9 @@ from imbsk.sampling import (
     RandomOverSampler,
 )
 
-TASKS = {
-    "catdog": (["cat", "dog"], 500, "cat vs dog 5,000:500"),
-    "planecar500": (["airplane", "automobile"], 500, "airplane vs automobile 5,000:500"),
-    "planecar50": (["airplane", "automobile"], 50, "airplane vs automobile 5,000:50"),
-    "planecar10": (["airplane", "automobile"], 10, "airplane vs automobile 5,000:10"),
-}
 ROWS = ("gen", "gen_nopen", "cvae", "smote_px", "ros", "aug", "balanced", "none")
 INTERPOLATING_ROWS = ("gen", "gen_nopen", "smote_px")
 BATCH_SIZE = 128
-
-
-def load_task(data, task, data_seed, subset):
-    """Imbalanced training pair (common class 0, rare class 1) and its balanced official test images."""
-    classes, n_rare, _ = TASKS[task]
-    X, y = load_cifar10(data, split="train", classes=classes)
-    X_test, y_test = load_cifar10(data, split="test", classes=classes)
-    X, y = make_imbalance(X, y, sampling_strategy={1: n_rare}, random_state=data_seed)
-    if subset:
-        X, y = _stratified_subset(X, y, subset, data_seed)
-        X_test, y_test = _stratified_subset(X_test, y_test, subset, data_seed)
-    return X, y, X_test, y_test
 
 
 def generative(args, seed, penalty_weight=1.0):
