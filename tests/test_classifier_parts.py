@@ -311,3 +311,11 @@ def test_max_steps_is_a_budget_that_does_not_depend_on_resampling():
         small(max_epochs=2, batch_size=32).fit(X[90:], y[90:])
     with pytest.raises(ValueError, match="max_steps"):
         small(max_steps=0).fit(X, y)
+
+
+def test_unknown_fit_parameter_is_refused_before_training():
+    X, y = make_images()
+    clf = small()
+    with pytest.raises(TypeError, match=r"fit\(\) passes .*SimpleCNN.forward takes no 'sample_weight'.*class_weight"):
+        clf.fit(X, y, sample_weight=np.ones(len(y)))
+    assert not hasattr(clf, "history_") or len(clf.history_) == 0

@@ -17,6 +17,7 @@ What it changes, and why:
 """
 
 import copy
+import inspect
 import math
 import warnings
 from contextlib import nullcontext
@@ -551,6 +552,7 @@ class CNNClassifier(
             if reset:
                 self.initialize()
             check_batch_size(self.batch_size, len(codes), self._has_batch_norm())
+            self._check_fit_params(fit_params, routing_method)
             self._plan_budget(dataset, codes)
             with self._interruptible(dataset, codes):
                 # skorch's partial_fit runs the loop through the hooks below; its fit would re-initialise.
@@ -558,6 +560,22 @@ class CNNClassifier(
                     dataset, codes, _routing_method=routing_method, **fit_params
                 )
         return self
+
+    def _check_fit_params(self, fit_params, routing_method):
+        # skorch hands fit parameters to the module's forward; an unknown one (sample_weight, say) would
+        # otherwise fail inside torch at the first batch.
+        if not fit_params:
+            return
+        params = inspect.signature(self.module_.forward).parameters
+        if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return
+        unknown = sorted(set(fit_params) - set(params))
+        if unknown:
+            raise TypeError(
+                f"{routing_method}() passes extra keyword arguments to the module's forward, and "
+                f"{type(self.module_).__name__}.forward takes no {', '.join(map(repr, unknown))}. "
+                "For per-class weights use class_weight; for per-sample weights, a weighted sampler in a pipeline."
+            )
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """skorch's loop over epochs, for the epochs of this fit's budget (``max_epochs`` or ``max_steps``).
