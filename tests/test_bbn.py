@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _sklearn_checks import EXPECTED_FAILED_CHECKS, run_check
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score, recall_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
@@ -340,16 +341,6 @@ def _check_estimator_classifier():
                          batch_size=64, random_state=0)
 
 
-EXPECTED_FAILED_CHECKS = {
-    "check_no_attributes_set_in_init": (
-        "skorch's NeuralNet.__init__ sets history_, initialized_ and virtual_params_ and stores routed "
-        "module__*/criterion__* keyword arguments as attributes; this is how skorch routes them"
-    ),
-}
-
-
 @parametrize_with_checks([_check_estimator_classifier()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
 def test_sklearn_check_estimator(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        check(estimator)
+    run_check(check, estimator)

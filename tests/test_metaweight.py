@@ -1,16 +1,15 @@
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 import torch
+from _sklearn_checks import EXPECTED_FAILED_CHECKS, run_check
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.callbacks import Callback
 
-from imbsk.classifier import FewStepsWarning
 from imbsk.metaweight import MetaWeightClassifier, WeightNet
 from imbsk.pipeline import make_pipeline
 from imbsk.sampling import RandomOverSampler
@@ -318,17 +317,6 @@ def _check_estimator_classifier():
                                 lr=0.05, max_epochs=6, batch_size=64, random_state=0)
 
 
-EXPECTED_FAILED_CHECKS = {
-    "check_no_attributes_set_in_init": (
-        "skorch's NeuralNet.__init__ sets history_, initialized_ and virtual_params_ and stores routed "
-        "module__*/criterion__* keyword arguments as attributes; this is how skorch routes them"
-    ),
-}
-
-
 @parametrize_with_checks([_check_estimator_classifier()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
 def test_sklearn_check_estimator(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", FewStepsWarning)
-        check(estimator)
+    run_check(check, estimator)
