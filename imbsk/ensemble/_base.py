@@ -177,7 +177,7 @@ class BaseUnderSamplingEnsemble(ClassifierMixin, BaseEstimator):
         X = check_ensemble_X(self, X, reset=True)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        y = column_or_1d(y, warn=True)
+        y = check_array(column_or_1d(y, warn=True), ensure_2d=False, dtype=None, input_name="y")
         if len(y) != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} samples but y has {len(y)}; they must match.")
         codes, strategy = self._check_targets(y)
