@@ -36,6 +36,11 @@ Usage
         --log benchmarks/results/lt_cpu.jsonl
     python benchmarks/bench_lt_cpu.py --report --log benchmarks/results/lt_cpu.jsonl
 
+The papers' setup (ResNet-32, 200 epochs) on a GPU, the same rows::
+
+    python benchmarks/bench_lt_cpu.py --module resnet32 --epochs 200 --device cuda --ir 100 \
+        --seeds 0 1 2 --log benchmarks/results/lt_gpu.jsonl
+
 The training set is drawn once (``make_long_tailed(..., random_state=0)``); ``--seeds`` vary
 initialisation, batch order, augmentation and samplers. Scored once on the official 10,000 test images
 after the last epoch (balanced, so accuracy there equals balanced accuracy).
@@ -104,18 +109,26 @@ def load(data, ir):
     return X, y, X_all[val], y_all[val], X_test, y_test
 
 
-def base_network(epochs, seed, width):
+def network_name(args):
+    return f"SimpleCNN width {args.width}" if args.module == "simple_cnn" else args.module
+
+
+def base_network(args, seed):
     from imbsk import CNNClassifier
 
+    simple = args.module == "simple_cnn"
     return CNNClassifier(
-        module="simple_cnn", module__width=width, augment="light", max_epochs=epochs, batch_size=128,
-        lr=0.05, weight_decay=5e-4, lr_schedule="cosine", random_state=seed, n_threads=1, device="cpu",
+        module=args.module, augment="light", max_epochs=args.epochs, batch_size=128,
+        lr=0.05 if simple else 0.1, weight_decay=5e-4 if simple else 2e-4, lr_schedule="cosine",
+        random_state=seed, device=args.device, n_threads=1 if args.device == "cpu" else None,
+        **({"module__width": args.width} if simple else {}),
     )
 
 
-def stage_one(family, epochs, seed, width, n_train):
+def stage_one(family, args, seed, n_train):
     """The unfitted estimator of a stage-one family."""
-    net = base_network(epochs, seed, width)
+    epochs = args.epochs
+    net = base_network(args, seed)
     if family == "ce":
         return net
     if family == "weighted":
@@ -188,13 +201,14 @@ def run_family(family, rows, args, seed):
     X, y, X_val, y_val, X_test, y_test = load(args.data, args.ir)
     cached = None
     if args.cache:
-        cached = os.path.join(args.cache, f"{family}_ir{args.ir:g}_e{args.epochs}_w{args.width}_s{seed}.pkl")
+        tag = f"w{args.width}" if args.module == "simple_cnn" else args.module
+        cached = os.path.join(args.cache, f"{family}_ir{args.ir:g}_e{args.epochs}_{tag}_s{seed}.pkl")
     if cached and os.path.exists(cached):
         with open(cached, "rb") as f:
             fitted, one_cpu, one_wall = pickle.load(f)
     else:
         cpu, wall = time.process_time(), time.perf_counter()
-        fitted = stage_one(family, args.epochs, seed, args.width, len(y)).fit(X, y)
+        fitted = stage_one(family, args, seed, len(y)).fit(X, y)
         one_cpu, one_wall = time.process_time() - cpu, time.perf_counter() - wall
         if cached:
             os.makedirs(args.cache, exist_ok=True)
@@ -219,6 +233,7 @@ def run_family(family, rows, args, seed):
         recall = [float(np.mean(pred[y_test == c] == c)) for c in np.unique(y_test)]
         records.append({
             "row": row, "seed": seed, "ir": args.ir, "epochs": args.epochs, "width": args.width,
+            "network": network_name(args), "device": args.device,
             "bacc": float(balanced_accuracy_score(y_test, pred)), "recall": recall,
             "tau": float(est.tau) if kind in ("taunorm", "taunorm_val", "posthoc") else None,
             "stage_one_cpu_s": one_cpu, "stage_one_wall_s": one_wall,
@@ -241,11 +256,12 @@ def report(path, ir=None):
     for r in records:
         if ir is not None and r["ir"] != ir:
             continue
-        by_key.setdefault((r["ir"], r["epochs"], r["width"]), {}).setdefault(r["row"], {})[r["seed"]] = r
+        network = r.get("network", f"SimpleCNN width {r['width']}")
+        by_key.setdefault((r["ir"], r["epochs"], network), {}).setdefault(r["row"], {})[r["seed"]] = r
     lines = []
-    for (ir_, epochs, width), rows in sorted(by_key.items()):
+    for (ir_, epochs, network), rows in sorted(by_key.items()):
         lines += [
-            f"CIFAR-10-LT IR {ir_:g}, SimpleCNN width {width}, {epochs} epochs, 10,000 official test images",
+            f"CIFAR-10-LT IR {ir_:g}, {network}, {epochs} epochs, 10,000 official test images",
             "",
             "| row | balanced accuracy, mean ± std (%) | per seed | tail-3 recall (%) | CPU-min of one fit |",
             "|---|---:|---|---:|---:|",
@@ -274,7 +290,9 @@ def main():
     parser.add_argument("--ir", type=float, default=100)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--width", type=int, default=16, help="width of simple_cnn")
+    parser.add_argument("--module", default="simple_cnn", help="network of every row (resnet32 for the papers' setup)")
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--jobs", type=int, default=1, help="fits run side by side, one torch thread each")
     parser.add_argument("--log", required=True, help="JSON-lines file the results are appended to")
@@ -291,7 +309,8 @@ def main():
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {', '.join(ROWS)}.")
     done = {(r["row"], r["seed"]) for r in read_log(args.log)
-            if r["ir"] == args.ir and r["epochs"] == args.epochs and r["width"] == args.width}
+            if r["ir"] == args.ir and r["epochs"] == args.epochs
+            and r.get("network", f"SimpleCNN width {r['width']}") == network_name(args)}
     tasks = []
     for seed in args.seeds:
         families = {}
