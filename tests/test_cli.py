@@ -11,28 +11,61 @@ import imbsk.demos._toy
 from imbsk.cli import main
 from imbsk.demos import min_toy_samples, toy_output_files
 
+TOY_REMEDIES = ["none", "random over-sampling", "random under-sampling", "SMOTE",
+                "self-paced ensemble", "balance cascade", "under-bagging"]
 
-def test_demo_toy_writes_table_csv_and_figures(tmp_path, capsys):
+
+def test_demo_toy_writes_table_csv_and_figures(tmp_path, capsys, monkeypatch):
+    # Two members per ensemble and AdaBoost of 10 rounds keep this test fast; the demo's ten members are
+    # scored in the test below.
+    monkeypatch.setattr(imbsk.demos._toy, "_N_MEMBERS", 2)
+    monkeypatch.setattr(imbsk.demos._toy, "_ADABOOST_ROUNDS", 10)
     out = tmp_path / "demo"
     status = main(["demo", "toy", "--out", str(out), "--n-samples", "400", "--ratios", "1", "10",
                    "--cv", "2", "--no-progress"])
     assert status == 0
     printed = capsys.readouterr().out
-    assert "| kind | IR | classifier | none | random over-sampling |" in printed and "Bayes" in printed
+    assert "| kind | IR | classifier | " + " | ".join(TOY_REMEDIES) + " | Bayes |" in printed
     with open(out / "toy_results.csv") as f:
         rows = list(csv.DictReader(f))
-    # 2 kinds x 2 ratios x 2 classifiers x 4 remedies
-    assert len(rows) == 32
-    assert {r["remedy"] for r in rows} == {"none", "random over-sampling", "random under-sampling", "SMOTE"}
+    # 2 kinds x 2 ratios x 2 classifiers x 7 remedies (4 samplers, 3 ensembles)
+    assert len(rows) == 56
+    assert [r["remedy"] for r in rows[:7]] == TOY_REMEDIES
+    assert {r["remedy"] for r in rows} == set(TOY_REMEDIES)
     for r in rows:
         assert 0.0 <= float(r["balanced_accuracy"]) <= 1.0
         assert float(r["bayes_balanced_accuracy"]) >= float(r["balanced_accuracy"]) - 0.1
     sep = [float(r["balanced_accuracy"]) for r in rows if r["kind"] == "separable" and r["classifier"] == "KNN"]
-    assert min(sep) > 0.95
+    assert len(sep) == 14 and min(sep) > 0.95
     assert (out / "toy_results.md").read_text().startswith("# Toy tasks")
     pngs = sorted(p.name for p in out.glob("*.png"))
-    assert "balanced_accuracy_vs_ir.png" in pngs and "grid_knn_none.png" in pngs and len(pngs) == 9
+    assert "balanced_accuracy_vs_ir.png" in pngs and "grid_knn_none.png" in pngs and len(pngs) == 15
+    assert {"grid_knn_self_paced_ensemble.png", "grid_adaboost_balance_cascade.png",
+            "grid_adaboost_under_bagging.png"} <= set(pngs)
+    assert sorted(toy_output_files()) == sorted(["toy_results.csv", "toy_results.md", *pngs])
     assert all((out / p).stat().st_size > 10_000 for p in pngs)
+
+
+def test_toy_ensembles_beat_the_plain_classifier_at_ratio_100():
+    from sklearn.model_selection import StratifiedKFold, cross_validate
+
+    from imbsk.datasets import make_toy_2d
+    from imbsk.ensemble import BalancedBaggingClassifier
+
+    pipelines = imbsk.demos._toy.toy_pipelines(random_state=0)
+    assert list(pipelines) == [(c, r) for c in ("KNN", "AdaBoost") for r in TOY_REMEDIES]
+    bagging = pipelines[("KNN", "under-bagging")][-1]
+    assert isinstance(bagging, BalancedBaggingClassifier) and bagging.sampler is None
+    assert (bagging.n_estimators, bagging.random_state) == (10, 0)
+    X, y = make_toy_2d("overlapping", n_samples=2000, imbalance_ratio=100, random_state=0)
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    score = {r: cross_validate(pipelines[("KNN", r)], X, y, cv=folds, scoring="balanced_accuracy")["test_score"].mean()
+             for r in ("none", "random under-sampling", "self-paced ensemble", "balance cascade", "under-bagging")}
+    assert score["none"] < 0.55  # plain KNN gives the 20 minority points up to the majority
+    for r in ("self-paced ensemble", "balance cascade", "under-bagging"):
+        assert score["none"] + 0.1 < score[r] < 0.853 + 0.02, (r, score)  # 0.853: the Bayes ceiling
+    # Ten under-samples averaged beat one.
+    assert score["under-bagging"] > score["random under-sampling"] + 0.05, score
 
 
 def test_bad_values_give_one_line_errors(tmp_path, capsys):
