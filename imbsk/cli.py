@@ -104,9 +104,10 @@ def build_parser():
 
     toy = demos.add_parser(
         "toy",
-        help="toy 2-D tasks vs imbalance ratio, with resampling remedies",
+        help="toy 2-D tasks vs imbalance ratio, with resampling remedies and ensembles",
         description="Separable vs overlapping toy tasks at several imbalance ratios: KNN and AdaBoost with "
-        "no remedy, random over/under-sampling and SMOTE, 5-fold cross-validated on balanced metrics and "
+        "no remedy, random over/under-sampling, SMOTE and three ensembles (self-paced, balance cascade, "
+        "under-bagging), 5-fold cross-validated on balanced metrics and "
         "compared with each task's Bayes-optimal balanced accuracy.",
     )
     toy.add_argument("--out", default="imbsk-demo", help="output folder (default: %(default)s)")

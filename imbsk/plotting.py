@@ -43,6 +43,9 @@ REMEDY_COLORS = {
     "balanced softmax": "#e6ab02",
     "class-balanced loss": "#66a61e",
     "LDAM": "#a6761d",
+    "self-paced ensemble": "#00796b",
+    "balance cascade": "#c51b7d",
+    "under-bagging": "#4d004b",
 }
 _ALIASES = {
     "cross entropy": "none",
@@ -330,7 +333,9 @@ def plot_metric_vs_ir(rows, metric="balanced_accuracy", *, ceiling="bayes_balanc
                         elinewidth=0.8, label=f"{clf} + {remedy}")
         _set_value_ticks(ax, ratios, [f"{r:g}:1" for r in ratios], log=min(ratios) > 0)
         lo, hi = min(ratios), max(ratios)
-        ax.set_xlim(lo / 1.5, hi * 1.5)
+        # Room for the outermost shifted series as well as for the ratios.
+        edge = 1.5 * 10 ** (0.035 * (len(series) - 1) / 2)
+        ax.set_xlim(lo / edge, hi * edge)
         ax.set_xlabel("imbalance ratio (majority : minority)")
         ax.set_title(f"{kind} task", fontsize=10)
         ax.grid(alpha=0.3)
