@@ -505,7 +505,22 @@ class _DecoupledClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return self.estimator_.n_features_in_
 
 
-_SHARED_ATTRIBUTES = """
+# Docstring text several estimators share, written in where a class docstring says ``{name}``.
+_SHARED_DOCS = {
+    "estimator": """
+    estimator : CNNClassifier or FrozenEstimator
+        The stage-one network: cloned and fitted on ``(X, y)``, or, when wrapped in
+        :class:`sklearn.frozen.FrozenEstimator`, a fitted network used as it is.""",
+    "schedule": """
+    epochs : int, default=10
+        Passes of stage two; each draws ``n_samples`` class-balanced indices.
+    lr : float, default=0.2
+        Peak learning rate (cosine decay to 0 over all steps).
+    batch_size : int, default=128
+        Batch size of stage two.
+    momentum : float, default=0.9
+        SGD momentum.""",
+    "attributes": """
     estimator_ : CNNClassifier
         The network after stage two: a deep copy of the stage-one network (the one fitted here, or the
         frozen one) whose last layer was adjusted. ``estimator`` itself is never modified.
@@ -516,18 +531,47 @@ _SHARED_ATTRIBUTES = """
     layer_name_ : str
         Where the adjusted layer sits in the network (see :func:`last_linear`).
     n_features_in_ : int
-        Number of input features of the network."""
+        Number of input features of the network.""",
+}
 
 
-def _shared_attributes(cls):
-    """Write the attributes every stage two has into the class docstring, where it says ``{attributes}``."""
+def _shared_docs(cls):
+    """Write the shared texts into the class docstring, where a line says ``{estimator}``, ``{attributes}``..."""
     if cls.__doc__:  # None under python -OO
-        cls.__doc__ = cls.__doc__.replace("    {attributes}", _SHARED_ATTRIBUTES.strip("\n"))
+        for key, text in _SHARED_DOCS.items():
+            cls.__doc__ = cls.__doc__.replace("    {" + key + "}", text.strip("\n"))
     return cls
 
 
-@_shared_attributes
-class ClassifierRetraining(_DecoupledClassifier):
+class _BalancedLastLayerTraining(_DecoupledClassifier):
+    """Stage two that trains parameters of the last layer with SGD on class-balanced batches (cRT, LWS)."""
+
+    _parameter_constraints = {**_DecoupledClassifier._parameter_constraints, **_TRAINING_CONSTRAINTS}
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        epochs=10,
+        lr=0.2,
+        batch_size=128,
+        momentum=0.9,
+        weight_decay=5e-4,
+        balance="class",
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.balance = balance
+        self.random_state = random_state
+
+
+@_shared_docs
+class ClassifierRetraining(_BalancedLastLayerTraining):
     """Classifier re-training (cRT): re-learn the last layer with class-balanced batches on frozen features.
 
     Stage one trains the network as usual (instance-balanced batches learn the best features). Stage two
@@ -543,17 +587,8 @@ class ClassifierRetraining(_DecoupledClassifier):
 
     Parameters
     ----------
-    estimator : CNNClassifier or FrozenEstimator
-        The stage-one network: cloned and fitted on ``(X, y)``, or, when wrapped in
-        :class:`sklearn.frozen.FrozenEstimator`, a fitted network used as it is.
-    epochs : int, default=10
-        Passes of stage two; each draws ``n_samples`` class-balanced indices.
-    lr : float, default=0.2
-        Peak learning rate (cosine decay to 0 over all steps).
-    batch_size : int, default=128
-        Batch size of stage two.
-    momentum : float, default=0.9
-        SGD momentum.
+    {estimator}
+    {schedule}
     weight_decay : float, default=5e-4
         L2 penalty on the new layer.
     balance : {"class", "sqrt", "none"}, default="class"
@@ -593,29 +628,6 @@ class ClassifierRetraining(_DecoupledClassifier):
     (4,)
     """
 
-    _parameter_constraints = {**_DecoupledClassifier._parameter_constraints, **_TRAINING_CONSTRAINTS}
-
-    def __init__(
-        self,
-        estimator,
-        *,
-        epochs=10,
-        lr=0.2,
-        batch_size=128,
-        momentum=0.9,
-        weight_decay=5e-4,
-        balance="class",
-        random_state=None,
-    ):
-        self.estimator = estimator
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.balance = balance
-        self.random_state = random_state
-
     def _fit_stage_two(self, net, dataset, codes, name, layer):
         self._require_all_classes(net)
         feats = self._features(net, dataset, name, layer)
@@ -633,8 +645,8 @@ class ClassifierRetraining(_DecoupledClassifier):
 
 
 
-@_shared_attributes
-class LearnableWeightScaling(_DecoupledClassifier):
+@_shared_docs
+class LearnableWeightScaling(_BalancedLastLayerTraining):
     """Learnable weight scaling (LWS): learn one scale per class on top of the frozen last layer.
 
     The logit of class ``j`` becomes ``s_j * (w_j . f + b_j)``; the scales ``s`` (initialised to 1) are the
@@ -645,17 +657,8 @@ class LearnableWeightScaling(_DecoupledClassifier):
 
     Parameters
     ----------
-    estimator : CNNClassifier or FrozenEstimator
-        The stage-one network: cloned and fitted on ``(X, y)``, or, when wrapped in
-        :class:`sklearn.frozen.FrozenEstimator`, a fitted network used as it is.
-    epochs : int, default=10
-        Passes of stage two; each draws ``n_samples`` class-balanced indices.
-    lr : float, default=0.2
-        Peak learning rate (cosine decay to 0).
-    batch_size : int, default=128
-        Batch size of stage two.
-    momentum : float, default=0.9
-        SGD momentum.
+    {estimator}
+    {schedule}
     weight_decay : float, default=5e-4
         L2 penalty on the scales (as in the reference code).
     balance : {"class", "sqrt", "none"}, default="class"
@@ -675,29 +678,6 @@ class LearnableWeightScaling(_DecoupledClassifier):
     ----------
     Kang et al. "Decoupling Representation and Classifier for Long-Tailed Recognition". ICLR 2020.
     """
-
-    _parameter_constraints = {**_DecoupledClassifier._parameter_constraints, **_TRAINING_CONSTRAINTS}
-
-    def __init__(
-        self,
-        estimator,
-        *,
-        epochs=10,
-        lr=0.2,
-        batch_size=128,
-        momentum=0.9,
-        weight_decay=5e-4,
-        balance="class",
-        random_state=None,
-    ):
-        self.estimator = estimator
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.balance = balance
-        self.random_state = random_state
 
     def _fit_stage_two(self, net, dataset, codes, name, layer):
         feats = self._features(net, dataset, name, layer)
@@ -751,7 +731,7 @@ def _adjusted_logits(net, logits):
                                                               device=logits.device))
     return logits
 
-@_shared_attributes
+@_shared_docs
 class TauNormalization(_DecoupledClassifier):
     """τ-normalisation: divide each class's weight vector by its norm to the power ``tau``.
 
@@ -765,9 +745,7 @@ class TauNormalization(_DecoupledClassifier):
 
     Parameters
     ----------
-    estimator : CNNClassifier or FrozenEstimator
-        The stage-one network: cloned and fitted on ``(X, y)``, or, when wrapped in
-        :class:`sklearn.frozen.FrozenEstimator`, a fitted network used as it is.
+    {estimator}
     tau : float >= 0 or "auto", default=1.0
         The exponent. Kang et al. choose it on a validation set; values in [0, 2] cover the useful range.
         ``"auto"`` chooses it in ``fit`` from :data:`TAU_GRID` (0, 0.1, ..., 2, the reference's sweep) by
@@ -904,7 +882,7 @@ class TauNormalization(_DecoupledClassifier):
 
 
 
-@_shared_attributes
+@_shared_docs
 class NearestClassMean(_DecoupledClassifier):
     """Nearest class mean (NCM) on L2-normalised features.
 
@@ -918,9 +896,7 @@ class NearestClassMean(_DecoupledClassifier):
 
     Parameters
     ----------
-    estimator : CNNClassifier or FrozenEstimator
-        The stage-one network: cloned and fitted on ``(X, y)``, or, when wrapped in
-        :class:`sklearn.frozen.FrozenEstimator`, a fitted network used as it is.
+    {estimator}
 
     Attributes
     ----------
@@ -944,7 +920,7 @@ class NearestClassMean(_DecoupledClassifier):
 
 
 
-@_shared_attributes
+@_shared_docs
 class MiSLAS(_DecoupledClassifier):
     """MiSLAS stage two: label-aware smoothing and shifted batch normalisation (Zhong et al. 2021).
 
@@ -968,9 +944,7 @@ class MiSLAS(_DecoupledClassifier):
 
     Parameters
     ----------
-    estimator : CNNClassifier or FrozenEstimator
-        The stage-one network: cloned and fitted on ``(X, y)``, or, when wrapped in
-        :class:`sklearn.frozen.FrozenEstimator`, a fitted network used as it is.
+    {estimator}
     epochs : int, default=10
         Passes of stage two; each draws ``n_samples`` class-balanced indices.
     lr : float, default=0.1
