@@ -322,6 +322,20 @@ class _AutoencoderOverSampler(NDInputMixin, BaseOverSampler):
             losses.append(float(total) / n)
         return losses
 
+    def _per_class(self, data, y, make, finish=None):
+        """New samples and their labels: ``make(klass, n_new)`` for each class to over-sample, in the order of
+        ``sampling_strategy_``, joined and passed through ``finish`` (when given)."""
+        parts, new_y = [], []
+        for klass, n_new in self.sampling_strategy_.items():
+            if n_new == 0:
+                continue
+            parts.append(make(klass, n_new))
+            new_y.append(np.full(n_new, klass, dtype=y.dtype))
+        if not parts:
+            return np.empty((0,) + tuple(data.shape[1:]), dtype=self._dtype_), np.empty(0, dtype=y.dtype)
+        new = np.concatenate(parts)
+        return (new if finish is None else finish(new)), np.concatenate(new_y)
+
     # ----------------------------------------------------------------- helpers
     def _check_fitted(self, what):
         if not hasattr(self, "autoencoder_"):
@@ -344,10 +358,23 @@ class _AutoencoderOverSampler(NDInputMixin, BaseOverSampler):
         return tags
 
 
-@Substitution(
-    sampling_strategy=BaseOverSampler._sampling_strategy_docstring,
-    random_state=_random_state_docstring,
-)
+# Parameter texts the generative over-samplers share, for their docstrings' ``{name}`` fields.
+_SHARED_DOCS = {
+    "sampling_strategy": BaseOverSampler._sampling_strategy_docstring
+    + """
+
+        On any number of classes, :class:`RatioStrategy` gives a ratio (e.g. ``RatioStrategy(0.5)``) or a
+        power of the class counts, computed from each fit's own ``y``.""",
+    "random_state": _random_state_docstring,
+    "width": """width : int, default=32
+        Channels of the first convolution (doubled at each halving of the image, at most 256), or a
+        quarter of the hidden units for tabular data.""",
+    "n_threads": """n_threads : int, default=None
+        Torch's number of CPU threads while fitting (restored afterwards); ``None`` leaves it alone.""",
+}
+
+
+@Substitution(**_SHARED_DOCS)
 class LatentSMOTEOverSampler(_AutoencoderOverSampler):
     """Over-sample with new images decoded from SMOTE points in a learned latent space (DeepSMOTE).
 
@@ -387,9 +414,6 @@ class LatentSMOTEOverSampler(_AutoencoderOverSampler):
     ----------
     {sampling_strategy}
 
-        On any number of classes, :class:`RatioStrategy` gives a ratio (e.g. ``RatioStrategy(0.5)``) or a
-        power of the class counts, computed from each fit's own ``y``.
-
     latent_dim : int, default=64
         Size of the latent code. At most the number of values of one sample (``C * H * W``).
     epochs : int, default=10
@@ -403,16 +427,13 @@ class LatentSMOTEOverSampler(_AutoencoderOverSampler):
         Neighbours, within the class, that SMOTE interpolates towards. A class with ``n <= k_neighbors``
         samples uses ``n - 1`` neighbours (its attribute in ``k_neighbors_``); a class to be over-sampled
         must have at least 2 samples.
-    width : int, default=32
-        Channels of the first convolution (doubled at each halving of the image, at most 256), or a
-        quarter of the hidden units for tabular data.
+    {width}
     penalty_weight : float, default=1.0
         Weight of DeepSMOTE's penalty term (see above); 0 turns it off.
     device : str or torch.device, default="auto"
         Where the autoencoder trains: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
         ``"cuda:1"``... The fitted networks are moved back to the CPU afterwards.
-    n_threads : int, default=None
-        Torch's number of CPU threads while fitting (restored afterwards); ``None`` leaves it alone.
+    {n_threads}
 
     {random_state}
 
@@ -544,10 +565,9 @@ class LatentSMOTEOverSampler(_AutoencoderOverSampler):
                 f"The autoencoder's training diverged with lr={self.lr!r} (last epoch's loss "
                 f"{self.loss_curve_[-1]:.4g}; some latent codes are not finite): lower lr."
             )
-        new_codes, new_y, self.k_neighbors_ = [], [], {}
-        for klass, n_new in self.sampling_strategy_.items():
-            if n_new == 0:
-                continue
+        self.k_neighbors_ = {}
+
+        def smote_codes(klass, n_new):
             k = min(self.k_neighbors, count[klass] - 1)
             self.k_neighbors_[klass] = k
             smote = SMOTE(
@@ -555,11 +575,9 @@ class LatentSMOTEOverSampler(_AutoencoderOverSampler):
                 random_state=int(random_state.randint(np.iinfo(np.int32).max)),
             )
             codes_res, _ = smote.fit_resample(codes, y)
-            new_codes.append(codes_res[len(codes):])
-            new_y.append(np.full(n_new, klass, dtype=y.dtype))
-        if not new_codes:
-            return np.empty((0,) + tuple(data.shape[1:]), dtype=self._dtype_), np.empty(0, dtype=y.dtype)
-        return self._decode_array(np.concatenate(new_codes)), np.concatenate(new_y)
+            return codes_res[len(codes):]
+
+        return self._per_class(data, y, smote_codes, finish=self._decode_array)
 
     @torch.no_grad()
     def _encode_tensor(self, data):
@@ -617,10 +635,7 @@ class LatentSMOTEOverSampler(_AutoencoderOverSampler):
         return self._output_shape(self._decode_array(codes))
 
 
-@Substitution(
-    sampling_strategy=BaseOverSampler._sampling_strategy_docstring,
-    random_state=_random_state_docstring,
-)
+@Substitution(**_SHARED_DOCS)
 class ConditionalVAEOverSampler(_AutoencoderOverSampler):
     """Over-sample with new images drawn from a class-conditional variational autoencoder.
 
@@ -643,9 +658,6 @@ class ConditionalVAEOverSampler(_AutoencoderOverSampler):
     ----------
     {sampling_strategy}
 
-        On any number of classes, :class:`RatioStrategy` gives a ratio (e.g. ``RatioStrategy(0.5)``) or a
-        power of the class counts, computed from each fit's own ``y``.
-
     latent_dim : int, default=32
         Size of the latent code. At most the number of values of one sample (``C * H * W``).
     epochs : int, default=10
@@ -658,14 +670,11 @@ class ConditionalVAEOverSampler(_AutoencoderOverSampler):
     beta : float, default=1.0
         Weight of the Kullback-Leibler term: 1 is the VAE's evidence lower bound; smaller values give
         sharper reconstructions and a latent space further from the prior the new codes are drawn from.
-    width : int, default=32
-        Channels of the first convolution (doubled at each halving of the image, at most 256), or a
-        quarter of the hidden units for tabular data.
+    {width}
     device : str or torch.device, default="auto"
         Where the network trains: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``...
         It is moved back to the CPU afterwards.
-    n_threads : int, default=None
-        Torch's number of CPU threads while fitting (restored afterwards); ``None`` leaves it alone.
+    {n_threads}
 
     {random_state}
 
@@ -753,15 +762,7 @@ class ConditionalVAEOverSampler(_AutoencoderOverSampler):
     def _generate(self, data, y, count, random_state):
         if not np.isfinite(self.loss_curve_[-1]):
             raise ValueError(f"The network's training diverged with lr={self.lr!r} (loss not finite): lower lr.")
-        parts, new_y = [], []
-        for klass, n_new in self.sampling_strategy_.items():
-            if n_new == 0:
-                continue
-            parts.append(self._sample(n_new, klass, random_state))
-            new_y.append(np.full(n_new, klass, dtype=y.dtype))
-        if not parts:
-            return np.empty((0,) + tuple(data.shape[1:]), dtype=self._dtype_), np.empty(0, dtype=y.dtype)
-        return np.concatenate(parts), np.concatenate(new_y)
+        return self._per_class(data, y, lambda klass, n_new: self._sample(n_new, klass, random_state))
 
     @torch.no_grad()
     def _sample(self, n_samples, klass, random_state):
