@@ -91,11 +91,36 @@ def member_proba(member, X, classes):
     return out
 
 
+# Docstring text the sequential ensembles share, written in where a class docstring says ``{name}``.
+_SHARED_DOCS = {
+    "n_jobs": """
+    n_jobs : int, default=None
+        Parallel jobs (joblib) for prediction over the members.""",
+    "attributes": """
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    sampling_strategy_ : dict
+        Number of samples of each reduced class a member sees.
+    sample_shape_ : tuple
+        ``X.shape[1:]`` at fit.
+    n_features_in_ : int
+        ``X.shape[1]``.""",
+}
+
+
+def shared_docs(cls):
+    """Write the shared texts into the class docstring, where a line says ``{n_jobs}`` or ``{attributes}``."""
+    if cls.__doc__:  # None under python -OO
+        for key, text in _SHARED_DOCS.items():
+            cls.__doc__ = cls.__doc__.replace("    {" + key + "}", text.strip("\n"))
+    return cls
+
+
 class BaseUnderSamplingEnsemble(ClassifierMixin, BaseEstimator):
     """Base class of ensembles whose members are fitted one after another on under-sampled rows of ``X``.
 
-    Subclasses implement ``_select_rows(state, i, proba, rng) -> row indices`` (and may extend
-    ``_start_rounds`` and ``_rows_to_rate``); this
+    Subclasses implement ``_select_class(state, i, c, n, proba, rng) -> n row indices of class c`` (and may
+    extend ``_start_rounds``, ``_select_rows`` and ``_rows_to_rate``); this
     class validates inputs, resolves the target class counts, seeds and fits the members, keeps the
     running average of the members' probabilities on the training rows that the next round needs, and
     averages ``predict_proba`` over the members.
@@ -223,7 +248,14 @@ class BaseUnderSamplingEnsemble(ClassifierMixin, BaseEstimator):
         """Rows whose hardness a later round needs: those of the classes being reduced."""
         return np.concatenate([state["class_rows"][c] for c in state["target"]] or [np.zeros(0, dtype=int)])
 
-    def _select_rows(self, state, i, proba, rng):  # pragma: no cover - abstract
+    def _select_rows(self, state, i, proba, rng):
+        """Rows of member ``i``: all those of the classes kept whole, ``_select_class`` of each class to reduce."""
+        parts = [rows for c, rows in state["class_rows"].items() if c not in state["target"]]
+        parts += [self._select_class(state, i, c, n, proba, rng) for c, n in state["target"].items()]
+        return np.concatenate(parts)
+
+    def _select_class(self, state, i, c, n, proba, rng):  # pragma: no cover - abstract
+        """``n`` rows of class code ``c`` for member ``i``."""
         raise NotImplementedError
 
     # ----------------------------------------------------------------- prediction

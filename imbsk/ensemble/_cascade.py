@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from ._base import BaseUnderSamplingEnsemble
+from ._base import BaseUnderSamplingEnsemble, shared_docs
 
 
+@shared_docs
 class BalanceCascadeClassifier(BaseUnderSamplingEnsemble):
     """Balance cascade: members on shrinking majority pools, the well-classified samples dropped each round.
 
@@ -40,8 +41,7 @@ class BalanceCascadeClassifier(BaseUnderSamplingEnsemble):
         imbalanced-learn's under-samplers; ``"auto"`` brings every class down to the smallest, a float
         is the minority-to-majority ratio on binary targets, :class:`imbsk.sampling.RatioStrategy` works
         on any number of classes.
-    n_jobs : int, default=None
-        Parallel jobs (joblib) for prediction over the members.
+    {n_jobs}
     random_state : int, RandomState instance or None, default=None
         Seeds the draws, the tie-breaking among equally rated samples and every member.
 
@@ -53,14 +53,7 @@ class BalanceCascadeClassifier(BaseUnderSamplingEnsemble):
         Row indices (into the ``X`` of ``fit``) that each member was fitted on.
     pool_sizes_ : list of dict
         For each member, the size of each reduced class's pool it was drawn from.
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    sampling_strategy_ : dict
-        Number of samples of each reduced class a member sees.
-    sample_shape_ : tuple
-        ``X.shape[1:]`` at fit.
-    n_features_in_ : int
-        ``X.shape[1]``.
+    {attributes}
 
     See Also
     --------
@@ -90,20 +83,21 @@ class BalanceCascadeClassifier(BaseUnderSamplingEnsemble):
         self.pool_sizes_ = []
         return state
 
+    def _select_class(self, state, i, c, n, proba, rng):
+        pool = state["pool"][c]
+        if i > 0:
+            n_keep = max(n, int(round(len(state["class_rows"][c]) * state["keep_rate"][c] ** i)))
+            # Highest probability of the true class first; a random order first breaks ties at random.
+            shuffled = rng.permutation(pool)
+            order = np.argsort(-proba[shuffled, c], kind="stable")
+            pool = state["pool"][c] = np.sort(shuffled[order[len(pool) - n_keep:]])
+        return rng.choice(pool, size=n, replace=False)
+
     def _select_rows(self, state, i, proba, rng):
-        parts = [rows for c, rows in state["class_rows"].items() if c not in state["target"]]
-        for c, n in state["target"].items():
-            pool = state["pool"][c]
-            if i > 0:
-                n_keep = max(n, int(round(len(state["class_rows"][c]) * state["keep_rate"][c] ** i)))
-                # Highest probability of the true class first; a random order first breaks ties at random.
-                shuffled = rng.permutation(pool)
-                order = np.argsort(-proba[shuffled, c], kind="stable")
-                pool = state["pool"][c] = np.sort(shuffled[order[len(pool) - n_keep:]])
-            parts.append(rng.choice(pool, size=n, replace=False))
+        rows = super()._select_rows(state, i, proba, rng)
         labels = self.classes_.tolist()
         self.pool_sizes_.append({labels[c]: len(state["pool"][c]) for c in state["target"]})
-        return np.concatenate(parts)
+        return rows
 
     def _rows_to_rate(self, state):
         return np.concatenate([state["pool"][c] for c in state["target"]] or [np.zeros(0, dtype=int)])

@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseUnderSamplingEnsemble
+from ._base import BaseUnderSamplingEnsemble, shared_docs
 
 _P_FLOOR = 1e-12
 
@@ -75,6 +75,7 @@ def self_paced_choice(rows, hard, n, alpha, k_bins, replacement, rng):
     return np.concatenate(chosen)
 
 
+@shared_docs
 class SelfPacedEnsembleClassifier(BaseUnderSamplingEnsemble):
     """Self-paced ensemble: each member on the minority and a hardness-harmonised subset of the majority.
 
@@ -119,8 +120,7 @@ class SelfPacedEnsembleClassifier(BaseUnderSamplingEnsemble):
         Draw within each bin with replacement. Without (the default), a bin holding fewer samples than
         its share gives them all and the rest of its share goes to the other bins, so a member never
         sees the same sample twice. imbalanced-ensemble draws with replacement by default.
-    n_jobs : int, default=None
-        Parallel jobs (joblib) for prediction over the members.
+    {n_jobs}
     random_state : int, RandomState instance or None, default=None
         Seeds the draws and every member; the same seed gives the same ensemble.
 
@@ -130,14 +130,7 @@ class SelfPacedEnsembleClassifier(BaseUnderSamplingEnsemble):
         The fitted members.
     estimators_samples_ : list of ndarray
         Row indices (into the ``X`` of ``fit``) that each member was fitted on.
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    sampling_strategy_ : dict
-        Number of samples of each reduced class a member sees.
-    sample_shape_ : tuple
-        ``X.shape[1:]`` at fit.
-    n_features_in_ : int
-        ``X.shape[1]``.
+    {attributes}
 
     See Also
     --------
@@ -187,14 +180,10 @@ class SelfPacedEnsembleClassifier(BaseUnderSamplingEnsemble):
     def _alpha(self, i):
         return np.tan(np.pi * 0.5 * i / max(self.n_estimators - 1, 1))
 
-    def _select_rows(self, state, i, proba, rng):
-        parts = [rows for c, rows in state["class_rows"].items() if c not in state["target"]]
-        for c, n in state["target"].items():
-            rows = state["class_rows"][c]
-            if i == 0:
-                # Cold start: no predictions yet, so a random under-sample, as in the paper.
-                parts.append(rng.choice(rows, size=n, replace=False))
-                continue
-            hard = hardness(proba[rows, c], self.hardness)
-            parts.append(self_paced_choice(rows, hard, n, self._alpha(i), self.k_bins, self.replacement, rng))
-        return np.concatenate(parts)
+    def _select_class(self, state, i, c, n, proba, rng):
+        rows = state["class_rows"][c]
+        if i == 0:
+            # Cold start: no predictions yet, so a random under-sample, as in the paper.
+            return rng.choice(rows, size=n, replace=False)
+        hard = hardness(proba[rows, c], self.hardness)
+        return self_paced_choice(rows, hard, n, self._alpha(i), self.k_bins, self.replacement, rng)
