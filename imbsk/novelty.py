@@ -71,6 +71,21 @@ def _check_images(X, name, fitted_shape=None, fitted_range=None):
     return X
 
 
+def _learn_input(estimator, X):
+    """What scoring needs to know of the training images: their shape and value range, the device, and the
+    normaliser (per-channel statistics when ``estimator.normalize``)."""
+    estimator.input_shape_ = tuple(X.shape[1:])
+    estimator.input_range_ = input_range(X)
+    estimator.device_ = _resolve_device(estimator.device)
+    mean, std = input_statistics(X, normalize=estimator.normalize)
+    estimator.normalizer_ = Normalizer(mean, std).to(estimator.device_)
+
+
+def _normal_sign(classes, normal_class):
+    """+1 when the normal class is ``classes[1]`` (high scores mean it, scikit-learn's binary convention), else -1."""
+    return 1.0 if classes[1] == normal_class else -1.0
+
+
 def _check_not_bool(estimator, names):
     """scikit-learn's integer and real constraints accept ``True``; a bool there is a slip, not a number."""
     for name in names:
@@ -376,13 +391,9 @@ class DeepSVDD(RandomStateMixin, ThreadsMixin, OutlierMixin, BaseEstimator):
             )
         _, channels, height, width = X.shape
         self.n_blocks_ = self._resolve_n_blocks(height, width)
-        self.input_shape_ = tuple(X.shape[1:])
-        self.input_range_ = input_range(X)
-        self.device_ = _resolve_device(self.device)
-        mean, std = input_statistics(X, normalize=self.normalize)
+        _learn_input(self, X)
         seed = self._seed()
         with self._threads_scope(), self._rng_scope(seed):
-            self.normalizer_ = Normalizer(mean, std).to(self.device_)
             encoder = _Encoder(channels, (height, width), self.width, self.rep_dim, self.n_blocks_).to(self.device_)
             data = torch.from_numpy(X).to(self.device_)
             generator = torch.Generator().manual_seed(seed) if seed is not None else torch.Generator()
@@ -652,13 +663,8 @@ class CNNFeatures(TransformerMixin, BaseEstimator):
         enc = self.encoder
         if isinstance(enc, nn.Module):
             X = _check_images(X, "CNNFeatures")
-            self.input_shape_ = tuple(X.shape[1:])
-            self.input_range_ = input_range(X)
-            self.device_ = _resolve_device(self.device)
-            module = copy.deepcopy(enc).to(self.device_).eval()
-            mean, std = input_statistics(X, normalize=self.normalize)
-            self.normalizer_ = Normalizer(mean, std).to(self.device_)
-            self.encoder_ = module
+            _learn_input(self, X)
+            self.encoder_ = copy.deepcopy(enc).to(self.device_).eval()
             try:
                 out = self._module_features(X[:2])
             except (RuntimeError, ValueError, IndexError) as exc:
@@ -748,8 +754,8 @@ class _PrefitDetector(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     def decision_function(self, X):
-        sign = 1.0 if self.classes_[1] == self.normal_class_ else -1.0
-        return sign * np.asarray(self.detector_.decision_function(X), dtype=np.float64)
+        scores = np.asarray(self.detector_.decision_function(X), dtype=np.float64)
+        return _normal_sign(self.classes_, self.normal_class_) * scores
 
     def predict(self, X):
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
@@ -941,8 +947,7 @@ class DetectorClassifier(ClassifierMixin, BaseEstimator):
             )
             tuner.fit(X[self.validation_indices_], y[self.validation_indices_])
             # Back from the class-oriented scores of the tuner to the detector's own decision_function.
-            sign = 1.0 if labels[1] == normal else -1.0
-            self.threshold_ = float(sign * tuner.best_threshold_)
+            self.threshold_ = float(_normal_sign(labels, normal) * tuner.best_threshold_)
             self.tuner_ = tuner
         else:
             self.detector_ = clone(self.detector).fit(X[normal_idx])
@@ -978,8 +983,8 @@ class DetectorClassifier(ClassifierMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_samples,)
         """
-        normality = self._detector_scores(X) - self.threshold_
-        return normality if self.classes_[1] == self.normal_class_ else -normality
+        normality = self._detector_scores(X) - self.threshold_  # first: it checks that the classifier is fitted
+        return _normal_sign(self.classes_, self.normal_class_) * normality
 
     def predict(self, X):
         """``normal_class_`` for samples the detector scores at or above ``threshold_``, else the other class.
