@@ -62,15 +62,10 @@ command and the machine, to a markdown file.
 """
 
 import argparse
-import os
-import platform
-import shlex
-import sys
 import time
 
 import numpy as np
-import torch
-from _paths import DEFAULT_DATA
+from _paths import DEFAULT_DATA, print_report, resolve_device
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
@@ -229,11 +224,7 @@ def main():
         results.append((name, scores, time.perf_counter() - t0))
     wall = time.perf_counter() - start
 
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        device += f" ({torch.cuda.get_device_name(0)})"
+    device = resolve_device(args.device)
     task = "cat vs dog 5,000:500" if args.task == "catdog" else f"CIFAR-10-LT IR {args.ir:g}"
     module = args.module or ("resnet32" if args.task == "lt" else "simple_cnn")
     scored_on = (f"{args.cv}-fold cross-validation" if args.cv
@@ -252,17 +243,7 @@ def main():
     for name, scores, seconds in results:
         per_seed = ", ".join(f"{s:.4f}" for s in scores)
         lines.append(f"| {name} | {np.mean(scores):.4f} ± {np.std(scores):.4f} | {per_seed} | {seconds:.0f} |")
-    lines += [
-        "",
-        f"command: `{' '.join(shlex.quote(a) for a in [sys.executable.split('/')[-1], *sys.argv])}`",
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, device {device}, "
-        f"torch threads {torch.get_num_threads()}; total wall time {wall:.0f} s",
-    ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output:
-        with open(args.output, "a") as f:
-            f.write("\n" + text)
+    print_report(lines, args.output, device, wall)
 
 
 if __name__ == "__main__":

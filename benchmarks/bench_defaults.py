@@ -41,15 +41,11 @@ Usage
 import argparse
 import ast
 import datetime
-import os
-import platform
-import shlex
-import sys
 import time
 
 import numpy as np
 import torch
-from _paths import DEFAULT_DATA
+from _paths import DEFAULT_DATA, append_table, command_line, machine_fields
 from bench_cifar import load_task
 from sklearn.datasets import load_digits
 from sklearn.metrics import balanced_accuracy_score
@@ -207,17 +203,13 @@ def main():
         device = "cuda" if torch.cuda.is_available() else "cpu"
     lines += [
         "",
-        f"command: `{' '.join(shlex.quote(a) for a in [sys.executable.split('/')[-1], *sys.argv])}`",
-        f"date: {datetime.datetime.now().isoformat(timespec='minutes')}; machine: {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, torch {torch.__version__}, torch threads {torch.get_num_threads()}, "
-        f"device {device}; "
-        f"total wall time {wall:.0f} s",
+        f"command: `{command_line()}`",
+        f"date: {datetime.datetime.now().isoformat(timespec='minutes')}; machine: {machine_fields()}, "
+        f"torch threads {torch.get_num_threads()}, device {device}; total wall time {wall:.0f} s",
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    if args.output:
-        with open(args.output, "a") as f:
-            f.write("\n" + text)
+    append_table(text, args.output)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import warnings
 
 import numpy as np
 import torch
-from _paths import parse_set
+from _paths import append_table, parse_set
 from sklearn.datasets import load_digits
 from sklearn.model_selection import StratifiedKFold, cross_validate
 
@@ -103,9 +103,7 @@ def main(argv=None):
         f"total wall time {time.time() - start:.0f} s; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
     ]
     print("\n".join(["", *lines, *footer]))
-    if args.output:
-        with open(args.output, "a") as fh:
-            fh.write("\n" + "\n".join(["digits, 5-fold cross-validation, defaults", "", *lines, *footer]) + "\n")
+    append_table("\n".join(["digits, 5-fold cross-validation, defaults", "", *lines, *footer]) + "\n", args.output)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ warnings.filterwarnings("ignore", message="CNNClassifier will take only")
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 import torch  # noqa: E402
-from _paths import parse_set  # noqa: E402
+from _paths import append_table, parse_set  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import StratifiedKFold, cross_validate  # noqa: E402
 
@@ -240,9 +240,8 @@ def main(argv=None):
     if args.output:
         command = "python benchmarks/bench_parallel_cv.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        with open(args.output, "a", encoding="utf-8") as fh:
-            fh.write(f"\n## {stamp}\n\nCommand: `{command}`\n\n{header}\n\n" + "\n".join(lines) + "\n\n"
-                     + "\n".join(f"- {n}" for n in notes) + "\n")
+        append_table(f"## {stamp}\n\nCommand: `{command}`\n\n{header}\n\n" + "\n".join(lines) + "\n\n"
+                     + "\n".join(f"- {n}" for n in notes) + "\n", args.output)
         print(f"appended to {args.output}")
     if mismatches:
         sys.exit("\n".join(mismatches))
