@@ -44,6 +44,7 @@ import tempfile
 import time
 
 import numpy as np
+from _paths import append_table, load_average, omp_threads
 from sklearn.ensemble import AdaBoostClassifier
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.neighbors import KNeighborsClassifier
@@ -300,15 +301,14 @@ def main():
                 theirs = json.load(f)
             control = interleaved_control(data, args.imbens_python)
     wall = time.perf_counter() - start
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     head = (
         f"{args.n_samples} samples, seeds {args.seeds}, {args.n_estimators} members, AdaBoost {args.ada_rounds} "
         f"rounds; balanced accuracy, mean ± std over seeds of the 5-fold mean.\n\n"
         f"imbsk side: {ours['versions']}\n\nimbens side: {theirs['versions'] if theirs else 'not run'}\n"
     )
     machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
-        f"load average at end {load:.1f}; wall time {wall:.0f} s"
+        f"{platform.machine()}, {os.cpu_count()} CPUs, {omp_threads()}, load average at end {load_average():.1f}; "
+        f"wall time {wall:.0f} s"
     )
     text = head + report(ours, theirs) + f"\n\n{machine}\n"
     if control:
@@ -319,9 +319,7 @@ def main():
             + "\n"
         )
     print(text)
-    if args.output:
-        with open(args.output, "a") as f:
-            f.write(text)
+    append_table(text, args.output, sep="")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ import time
 
 import numpy as np
 import sklearn
+from _paths import append_table, load_average, omp_threads
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -186,19 +187,16 @@ def main():
     scores, seconds = run(args.kinds, args.irs, args.seeds, args.n_samples, wanted)
     wall = time.perf_counter() - start
     full, summary = tables(scores, seconds, args.kinds, args.irs)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     machine = (
         f"{platform.machine()}, {os.cpu_count()} CPUs, sklearn {sklearn.__version__}, "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, load average at end {load:.1f}"
+        f"{omp_threads()}, load average at end {load_average():.1f}"
     )
     text = (
         f"{args.n_samples} samples, seeds {args.seeds}; balanced accuracy, mean ± std over seeds of the "
         f"5-fold mean.\n\n{full}\n\n{summary}\n\nwall time {wall:.0f} s; {machine}\n"
     )
     print(text)
-    if args.output:
-        with open(args.output, "a") as f:
-            f.write(text)
+    append_table(text, args.output, sep="")
 
 
 if __name__ == "__main__":
