@@ -198,7 +198,7 @@ class BBNNetwork(nn.Module):
         -------
         z_c : torch.Tensor of shape (batch, n_classes)
         """
-        return self.conventional_head(self.conventional(self.backbone(x)))
+        return self._conventional(self.backbone(x))
 
     def branch_logits(self, x):
         """Logits of both branches on the same inputs (the backbone runs once).
@@ -214,7 +214,7 @@ class BBNNetwork(nn.Module):
             Conventional and re-balancing branch.
         """
         f = self.backbone(x)
-        return self.conventional_head(self.conventional(f)), self.rebalancing_head(self.rebalancing(f))
+        return self._branches(f, f)
 
     def pair_logits(self, x_conventional, x_rebalancing):
         """Training forward pass: each branch on its own batch.
@@ -237,7 +237,14 @@ class BBNNetwork(nn.Module):
         """
         n = len(x_conventional)
         f = self.backbone(torch.cat([x_conventional, x_rebalancing]))
-        return self.conventional_head(self.conventional(f[:n])), self.rebalancing_head(self.rebalancing(f[n:]))
+        return self._branches(f[:n], f[n:])
+
+    def _branches(self, f_conventional, f_rebalancing):
+        """Each branch's logits from backbone features (its own, or the same for both)."""
+        return self._conventional(f_conventional), self.rebalancing_head(self.rebalancing(f_rebalancing))
+
+    def _conventional(self, f):
+        return self.conventional_head(self.conventional(f))
 
     def forward(self, x, alpha=0.5):
         """Mixed logits ``alpha * z_c + (1 - alpha) * z_r`` on the same inputs; ``alpha=0.5`` predicts.
