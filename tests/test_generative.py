@@ -43,20 +43,27 @@ def stripes(n_per_class=(60, 12), channels=1, size=8, seed=0, dtype=np.uint8):
     return (np.rint(X) if np.issubdtype(dtype, np.integer) else X).astype(dtype), np.array(y)
 
 
-@pytest.fixture(scope="module")
-def resampled():
+def _resample_stripes(sampler):
     X, y = stripes()
-    sampler = LatentSMOTEOverSampler(**FAST, random_state=0)
     X_res, y_res = sampler.fit_resample(X, y)
     return X, y, sampler, X_res, y_res
+
+
+def _assert_balanced_uint8_originals_first(X, X_res, y_res):
+    assert X_res.shape == (120, 1, 8, 8) and X_res.dtype == np.uint8
+    assert Counter(y_res.tolist()) == {0: 60, 1: 60}
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+
+
+@pytest.fixture(scope="module")
+def resampled():
+    return _resample_stripes(LatentSMOTEOverSampler(**FAST, random_state=0))
 
 
 # ----------------------------------------------------------------------------- counts, shapes, dtypes
 def test_counts_shape_dtype_and_originals_first(resampled):
     X, y, sampler, X_res, y_res = resampled
-    assert X_res.shape == (120, 1, 8, 8) and X_res.dtype == np.uint8
-    assert Counter(y_res.tolist()) == {0: 60, 1: 60}
-    np.testing.assert_array_equal(X_res[: len(X)], X)
+    _assert_balanced_uint8_originals_first(X, X_res, y_res)
     np.testing.assert_array_equal(y_res[: len(y)], y)
     assert np.all(y_res[len(y):] == 1)
     assert sampler.sampling_strategy_ == {1: 48}
@@ -318,14 +325,16 @@ def _flatten_scaled(X):
     return X.reshape(len(X), -1) / 255.0
 
 
-def test_pipeline_with_sklearn_classifier_in_cross_val_score_and_grid_search():
+def _scored_pipeline(sampler):
+    """Stripes, ``sampler`` -> flatten -> logistic regression, and its 3-fold balanced accuracies."""
     X, y = stripes(n_per_class=(60, 15), seed=1)
-    pipe = make_pipeline(
-        LatentSMOTEOverSampler(latent_dim=4, epochs=5, width=4, random_state=0),
-        FunctionTransformer(_flatten_scaled),
-        LogisticRegression(max_iter=300),
-    )
+    pipe = make_pipeline(sampler, FunctionTransformer(_flatten_scaled), LogisticRegression(max_iter=300))
     scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(3), scoring="balanced_accuracy", error_score="raise")
+    return X, y, pipe, scores
+
+
+def test_pipeline_with_sklearn_classifier_in_cross_val_score_and_grid_search():
+    X, y, pipe, scores = _scored_pipeline(LatentSMOTEOverSampler(latent_dim=4, epochs=5, width=4, random_state=0))
     assert scores.mean() > 0.8
     search = GridSearchCV(
         pipe, {"latentsmoteoversampler__sampling_strategy": [0.5, 1.0]}, cv=StratifiedKFold(3),
@@ -349,17 +358,14 @@ def test_pipeline_with_cnn_classifier_in_cross_validate_with_balanced_scoring():
 # ----------------------------------------------------------------------------- conditional VAE
 @pytest.fixture(scope="module")
 def cvae_resampled():
-    X, y = stripes()
-    sampler = ConditionalVAEOverSampler(latent_dim=4, epochs=40, width=8, batch_size=16, lr=3e-3, random_state=0)
-    X_res, y_res = sampler.fit_resample(X, y)
-    return X, y, sampler, X_res, y_res
+    return _resample_stripes(
+        ConditionalVAEOverSampler(latent_dim=4, epochs=40, width=8, batch_size=16, lr=3e-3, random_state=0)
+    )
 
 
 def test_cvae_counts_dtype_new_images_of_their_class(cvae_resampled):
     X, y, sampler, X_res, y_res = cvae_resampled
-    assert X_res.shape == (120, 1, 8, 8) and X_res.dtype == np.uint8
-    assert Counter(y_res.tolist()) == {0: 60, 1: 60}
-    np.testing.assert_array_equal(X_res[: len(X)], X)
+    _assert_balanced_uint8_originals_first(X, X_res, y_res)
     assert sampler.loss_curve_[-1] < sampler.loss_curve_[0]
     new, train = _flat(X_res[len(X):]), _flat(X)
     nearest = np.sqrt(((new[:, None] - train[None]) ** 2).sum(-1)).min(axis=1)
@@ -408,13 +414,7 @@ def test_cvae_bad_parameters(params, error, match):
 
 
 def test_cvae_in_a_pipeline_in_cross_val_score():
-    X, y = stripes(n_per_class=(60, 15), seed=1)
-    pipe = make_pipeline(
-        ConditionalVAEOverSampler(latent_dim=4, epochs=5, width=4, random_state=0),
-        FunctionTransformer(_flatten_scaled),
-        LogisticRegression(max_iter=300),
-    )
-    scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(3), scoring="balanced_accuracy", error_score="raise")
+    *_, scores = _scored_pipeline(ConditionalVAEOverSampler(latent_dim=4, epochs=5, width=4, random_state=0))
     assert scores.mean() > 0.8
 
 
