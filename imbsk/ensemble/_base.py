@@ -97,6 +97,10 @@ _SHARED_DOCS = {
     n_jobs : int, default=None
         Parallel jobs (joblib) for prediction over the members.""",
     "attributes": """
+    estimators_ : list of estimators
+        The fitted members.
+    estimators_samples_ : list of ndarray
+        Row indices (into the ``X`` of ``fit``) that each member was fitted on.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     sampling_strategy_ : dict

@@ -47,13 +47,9 @@ class BalanceCascadeClassifier(BaseUnderSamplingEnsemble):
 
     Attributes
     ----------
-    estimators_ : list of estimators
-        The fitted members.
-    estimators_samples_ : list of ndarray
-        Row indices (into the ``X`` of ``fit``) that each member was fitted on.
+    {attributes}
     pool_sizes_ : list of dict
         For each member, the size of each reduced class's pool it was drawn from.
-    {attributes}
 
     See Also
     --------

@@ -126,10 +126,6 @@ class SelfPacedEnsembleClassifier(BaseUnderSamplingEnsemble):
 
     Attributes
     ----------
-    estimators_ : list of estimators
-        The fitted members.
-    estimators_samples_ : list of ndarray
-        Row indices (into the ``X`` of ``fit``) that each member was fitted on.
     {attributes}
 
     See Also
