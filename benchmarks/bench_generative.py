@@ -52,29 +52,21 @@ images, for a smoke test that runs in seconds; its scores mean nothing. ``--data
 ``../shared/data`` beside this checkout.
 """
 
-import argparse
 import math
-import os
-import platform
-import shlex
-import sys
 import time
 
 import numpy as np
-import torch
-from _paths import DEFAULT_DATA
-from bench_cifar import base_network
-from bench_novelty import TASKS, load_task
+from _paths import print_report, resolve_device
+from bench_cifar import base_network, build_row
+from bench_novelty import TASKS, load_task, parse_task_args
 from imblearn.over_sampling import SMOTE
 from sklearn.metrics import balanced_accuracy_score, recall_score, roc_auc_score
 
 from imbsk.pipeline import make_pipeline
 from imbsk.sampling import (
-    AugmentedOverSampler,
     ConditionalVAEOverSampler,
     LatentSMOTEOverSampler,
     NDSampler,
-    RandomOverSampler,
 )
 
 ROWS = ("gen", "gen_nopen", "cvae", "smote_px", "ros", "aug", "balanced", "none")
@@ -103,14 +95,8 @@ def build(name, args, seed, n_train, n_rare):
         return make_pipeline(sampler, net)
     if name == "smote_px":
         return make_pipeline(NDSampler(SMOTE(k_neighbors=min(5, n_rare - 1)), random_state=seed), net)
-    if name == "ros":
-        return make_pipeline(RandomOverSampler(random_state=seed), net)
-    if name == "aug":
-        return make_pipeline(AugmentedOverSampler(random_state=seed), net)
-    if name == "balanced":
-        return net.set_params(batch_balance="class")
-    if name == "none":
-        return net
+    if name in ("ros", "aug", "balanced", "none"):
+        return build_row(name, net, args.epochs, seed)  # the same rows as bench_cifar's
     raise ValueError(f"unknown row {name!r}; choose from {', '.join(ROWS)}.")
 
 
@@ -119,31 +105,17 @@ def autoencoder_seconds(est):
     return getattr(sampler, "fit_time_", None)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(DEFAULT_DATA),
-                        help="folder with CIFAR-10, as load_cifar10 reads it (default: %(default)s)")
-    parser.add_argument("--tasks", default=",".join(TASKS))
-    parser.add_argument("--rows", default=",".join(ROWS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=30,
-                        help="network budget: passes over the imbalanced training set (default: 30)")
+def _autoencoder_arguments(parser):
     parser.add_argument("--ae-epochs", type=int, default=20, help="autoencoder epochs of gen rows (default: 20)")
     parser.add_argument("--ae-width", type=int, default=32, help="autoencoder width of gen rows (default: 32)")
     parser.add_argument("--latent-dim", type=int, default=128, help="latent size of gen rows (default: 128)")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--data-seed", type=int, default=0)
-    parser.add_argument("--subset", type=int, default=0, help="smoke test: N training and N test images")
-    parser.add_argument("--output", default=None, help="append the table to this markdown file")
-    args = parser.parse_args()
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    names = [r.strip() for r in args.rows.split(",") if r.strip()]
-    for task in tasks:
-        if task not in TASKS:
-            parser.error(f"unknown task {task!r}; choose from {', '.join(TASKS)}.")
-    for name in names:
-        if name not in ROWS:
-            parser.error(f"unknown row {name!r}; choose from {', '.join(ROWS)}.")
+
+
+def main():
+    args, tasks, names = parse_task_args(
+        __doc__.split("\n")[0], ROWS, "network budget: passes over the imbalanced training set (default: 30)",
+        _autoencoder_arguments,
+    )
 
     start = time.perf_counter()
     results = []
@@ -170,11 +142,7 @@ def main():
             results.append((task, name, bal, auc, rec, ae, time.perf_counter() - t0))
     wall = time.perf_counter() - start
 
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        device += f" ({torch.cuda.get_device_name(0)})"
+    device = resolve_device(args.device)
     lines = [
         f"Generative over-sampling on CIFAR-10 pairs, network budget {args.epochs} epochs of the imbalanced set "
         f"(equal steps for every row), autoencoder {args.ae_epochs} epochs, width {args.ae_width}, latent "
@@ -192,17 +160,7 @@ def main():
         per_seed = ", ".join(f"{s:.4f}" for s in bal)
         time_cell = f"{seconds:.0f}" + (f" [{sum(ae):.0f}]" if ae else "")
         lines.append(f"| {TASKS[task][2]} | {name} | {fmt(bal)} | {fmt(auc)} | {fmt(rec)} | {per_seed} | {time_cell} |")
-    lines += [
-        "",
-        f"command: `{' '.join(shlex.quote(a) for a in [sys.executable.split('/')[-1], *sys.argv])}`",
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, device {device}, "
-        f"torch threads {torch.get_num_threads()}; total wall time {wall:.0f} s",
-    ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output:
-        with open(args.output, "a") as f:
-            f.write("\n" + text)
+    print_report(lines, args.output, device, wall)
 
 
 if __name__ == "__main__":

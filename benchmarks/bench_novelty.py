@@ -46,15 +46,10 @@ images, for a smoke test that runs in seconds; its scores mean nothing.
 """
 
 import argparse
-import os
-import platform
-import shlex
-import sys
 import time
 
 import numpy as np
-import torch
-from _paths import DEFAULT_DATA
+from _paths import DEFAULT_DATA, print_report, resolve_device
 from bench_cifar import _stratified_subset, base_network, build_row
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import balanced_accuracy_score, recall_score, roc_auc_score
@@ -125,14 +120,20 @@ def rare_score(est, X):
     return est.predict_proba(X)[:, 1]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_task_args(description, rows, epochs_help, add_arguments=None):
+    """The command line of a benchmark on the ``TASKS`` pairs: ``(args, tasks, row names)``, both lists checked.
+
+    ``add_arguments(parser)``, if given, adds the script's own options after ``--epochs``.
+    """
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", default=str(DEFAULT_DATA),
                         help="folder with CIFAR-10, as load_cifar10 reads it (default: %(default)s)")
     parser.add_argument("--tasks", default=",".join(TASKS))
-    parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--rows", default=",".join(rows))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=30, help="training epochs of every row (default: 30)")
+    parser.add_argument("--epochs", type=int, default=30, help=epochs_help)
+    if add_arguments is not None:
+        add_arguments(parser)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--subset", type=int, default=0, help="smoke test: N training and N test images")
@@ -144,8 +145,13 @@ def main():
         if task not in TASKS:
             parser.error(f"unknown task {task!r}; choose from {', '.join(TASKS)}.")
     for name in names:
-        if name not in ROWS:
-            parser.error(f"unknown row {name!r}; choose from {', '.join(ROWS)}.")
+        if name not in rows:
+            parser.error(f"unknown row {name!r}; choose from {', '.join(rows)}.")
+    return args, tasks, names
+
+
+def main():
+    args, tasks, names = parse_task_args(__doc__.split("\n")[0], ROWS, "training epochs of every row (default: 30)")
 
     start = time.perf_counter()
     results = []
@@ -165,11 +171,7 @@ def main():
             results.append((task, name, bal, auc, rec, time.perf_counter() - t0))
     wall = time.perf_counter() - start
 
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        device += f" ({torch.cuda.get_device_name(0)})"
+    device = resolve_device(args.device)
     lines = [
         f"One-class detectors and re-sampling on CIFAR-10 pairs, {args.epochs} epochs, seeds {args.seeds}"
         + (f", subset {args.subset}" if args.subset else ""),
@@ -186,17 +188,7 @@ def main():
         per_seed = ", ".join(f"{s:.4f}" for s in bal)
         lines.append(f"| {TASKS[task][2]} | {name} | {fmt(bal)} | {fmt(auc)} | {fmt(rec)} | {per_seed} | "
                      f"{seconds:.0f} |")
-    lines += [
-        "",
-        f"command: `{' '.join(shlex.quote(a) for a in [sys.executable.split('/')[-1], *sys.argv])}`",
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, device {device}, "
-        f"torch threads {torch.get_num_threads()}; total wall time {wall:.0f} s",
-    ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output:
-        with open(args.output, "a") as f:
-            f.write("\n" + text)
+    print_report(lines, args.output, device, wall)
 
 
 if __name__ == "__main__":
