@@ -220,24 +220,9 @@ class MetaWeightMixin:
         -------
         losses : torch.Tensor of shape (batch,), float32
         """
-        criterion = self.criterion_
-        reduction = getattr(criterion, "reduction", None)
-        if reduction is None:
-            raise ValueError(
-                f"{type(self).__name__} needs a criterion with a 'reduction' attribute; "
-                f"{type(criterion).__name__} has none."
-            )
-        weight = getattr(criterion, "weight", None)
         y_pred = y_pred.float() if torch.is_tensor(y_pred) else y_pred
-        criterion.reduction = "none"
-        if weight is not None and not class_weighted:
-            criterion.weight = None
-        try:
+        with self.unreduced_criterion(type(self).__name__, class_weighted=class_weighted) as criterion:
             return criterion(y_pred, y_true).float()
-        finally:
-            criterion.reduction = reduction
-            if weight is not None and not class_weighted:
-                criterion.weight = weight
 
     def _meta_batch(self):
         """A class-balanced batch of the meta set: all of it if it fits a batch, else equal draws per class."""

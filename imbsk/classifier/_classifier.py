@@ -20,7 +20,7 @@ import copy
 import inspect
 import math
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -984,17 +984,50 @@ class CNNClassifier(
         y_pred = y_pred.float() if torch.is_tensor(y_pred) else y_pred
         if sample_weight is None:
             return self.criterion_(y_pred, y_true)
-        reduction = getattr(self.criterion_, "reduction", None)
-        if reduction is None:
-            raise ValueError(f"sample_weight needs a criterion with a 'reduction' attribute; "
-                             f"{type(self.criterion_).__name__} has none.")
-        self.criterion_.reduction = "none"
-        try:
-            losses = self.criterion_(y_pred, y_true)
-        finally:
-            self.criterion_.reduction = reduction
+        with self.unreduced_criterion("sample_weight") as criterion:
+            losses = criterion(y_pred, y_true)
         sample_weight = sample_weight.to(losses.dtype)
         return (losses * sample_weight).sum() / sample_weight.sum().clamp_min(1e-12)
+
+    @contextmanager
+    def unreduced_criterion(self, what, class_weighted=True):
+        """The criterion switched to one loss per sample (``reduction="none"``) inside a ``with`` block.
+
+        For learned or per-sample re-weighting, which needs every sample's loss; the criterion is put back
+        as it was on leaving the block, also after an error.
+
+        Parameters
+        ----------
+        what : str
+            What needs the per-sample losses, for the error message.
+        class_weighted : bool, default=True
+            Whether the criterion's class weights (its ``weight`` attribute) still multiply the losses.
+
+        Yields
+        ------
+        criterion : torch.nn.Module
+
+        Raises
+        ------
+        ValueError
+            If the criterion has no ``reduction`` attribute.
+        """
+        criterion = self.criterion_
+        reduction = getattr(criterion, "reduction", None)
+        if reduction is None:
+            raise ValueError(f"{what} needs a criterion with a 'reduction' attribute; "
+                             f"{type(criterion).__name__} has none.")
+        weight = getattr(criterion, "weight", None)
+        drop_weight = weight is not None and not class_weighted
+        criterion.reduction = "none"
+        if drop_weight:
+            criterion.weight = None
+        try:
+            yield criterion
+        finally:
+            criterion.reduction = reduction
+            if drop_weight:
+                criterion.weight = weight
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         # skorch calls loss.item() every batch, a device sync; here losses (and validation
