@@ -37,6 +37,13 @@ best       the combination declared in advance as the candidate: ``loss="balance
            ``augment="strong"``
 balanced_aug  ``batch_balance="class"`` with ``augment="default"`` (flip, rotation/shear/zoom/shift,
            colour jitter, occasional blur or sharpening) instead of the base network's ``"light"``
+crt        the plain network, then ``ClassifierRetraining`` (10 epochs of the last layer, class-balanced)
+taunorm    the plain network, then ``TauNormalization(tau="auto", bias="drop")``: τ chosen on a
+           stratified fifth of the training set held out of stage one
+mixup      ``Mixup(alpha=1.0)`` as a batch transform
+mislas     mixup training, then ``MiSLAS`` (label-aware smoothing, shifted batch norm; 10 epochs)
+mwn        ``MetaWeightClassifier`` (10 meta images a class, held out of training)
+bbn        ``BBNClassifier``
 ========== ==========================================================================================
 
 Base network: ``module="simple_cnn"`` (catdog) or ``"resnet32"`` (lt), or ``--module``,
@@ -77,7 +84,7 @@ from imbsk.sampling import AugmentedOverSampler, RandomOverSampler
 
 ROWS = (
     "none", "ros", "aug", "balanced", "sqrt", "weighted", "focal", "cb", "ldam_drw", "bsoftmax", "posthoc", "best",
-    "balanced_aug",
+    "balanced_aug", "crt", "taunorm", "mixup", "mislas", "mwn", "bbn",
 )
 
 
@@ -160,6 +167,24 @@ def build_row(name, base, epochs, seed):
         return net.set_params(loss="balanced_softmax", augment="strong")
     if name == "balanced_aug":
         return net.set_params(batch_balance="class", augment="default")
+    if name in ("crt", "taunorm", "mixup", "mislas"):
+        from imbsk.decoupling import ClassifierRetraining, MiSLAS, TauNormalization
+        from imbsk.mixup import Mixup
+
+        if name == "crt":
+            return ClassifierRetraining(net, epochs=10, random_state=seed)
+        if name == "taunorm":
+            return TauNormalization(net, tau="auto", bias="drop", random_state=seed)
+        net.set_params(callbacks=[("mixup", Mixup(alpha=1.0))])
+        return net if name == "mixup" else MiSLAS(net, epochs=10, random_state=seed)
+    if name == "mwn":
+        from imbsk.metaweight import MetaWeightClassifier
+
+        return MetaWeightClassifier(**net.get_params(deep=False))
+    if name == "bbn":
+        from imbsk.bbn import BBNClassifier
+
+        return BBNClassifier(**net.get_params(deep=False))
     raise ValueError(f"unknown row {name!r}; choose from {', '.join(ROWS)}.")
 
 
