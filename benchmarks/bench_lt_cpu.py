@@ -87,7 +87,6 @@ STAGE_TWO_EPOCHS = 10
 VAL_PER_CLASS = 50
 TAU_GRID = np.round(np.arange(0, 2.01, 0.25), 2)
 TAU = 1.0
-MIXUP_ALPHA = 1.0
 
 
 def load(data, ir):
@@ -126,47 +125,22 @@ def base_network(args, seed):
 
 
 def stage_one(family, args, seed, n_train):
-    """The unfitted estimator of a stage-one family."""
-    epochs = args.epochs
+    """The unfitted estimator of a stage-one family: bench_cifar's row of that name on this base network."""
+    from bench_cifar import build_row
+
     net = base_network(args, seed)
     if family == "ce":
         return net
-    if family == "weighted":
-        return net.set_params(loss="weighted_ce")
-    if family == "focal":
-        return net.set_params(loss="focal")
-    if family == "cb":
-        return net.set_params(loss="class_balanced")
-    if family == "ldam_drw":
-        # Cao et al. (2019) defer re-weighting to epoch 160 of 200.
-        return net.set_params(loss="ldam", class_weight="effective", reweight_epoch=int(0.8 * epochs))
-    if family == "bsoftmax":
-        return net.set_params(loss="balanced_softmax")
     if family == "la":
         return net.set_params(loss="logit_adjusted")
-    if family == "balanced":
-        return net.set_params(batch_balance="class")
-    if family == "sqrt":
-        return net.set_params(batch_balance="sqrt")
     if family == "ros":
         from imbsk.pipeline import make_pipeline
         from imbsk.sampling import RandomOverSampler
 
-        steps = epochs * -(-n_train // 128)
+        # The same number of optimisation steps as the plain network, whatever the re-sampled size.
+        steps = args.epochs * -(-n_train // 128)
         return make_pipeline(RandomOverSampler(random_state=seed), net.set_params(max_steps=steps))
-    if family == "mixup":
-        from imbsk.mixup import Mixup
-
-        return net.set_params(callbacks=[("mixup", Mixup(alpha=MIXUP_ALPHA))])
-    if family == "mwn":
-        from imbsk.metaweight import MetaWeightClassifier
-
-        return MetaWeightClassifier(**net.get_params(deep=False))
-    if family == "bbn":
-        from imbsk.bbn import BBNClassifier
-
-        return BBNClassifier(**net.get_params(deep=False))
-    raise ValueError(f"unknown family {family!r}")
+    return build_row(family, net, args.epochs, seed)
 
 
 def stage_two(kind, fitted, seed):
