@@ -48,6 +48,7 @@ after the last epoch (balanced, so accuracy there equals balanced accuracy).
 
 import argparse
 import copy
+import functools
 import json
 import os
 import pickle
@@ -89,6 +90,7 @@ TAU_GRID = np.round(np.arange(0, 2.01, 0.25), 2)
 TAU = 1.0
 
 
+@functools.lru_cache(maxsize=1)
 def load(data, ir):
     """Long-tailed training set, a balanced validation set from the training images it left out, test set."""
     from imbsk.datasets import load_cifar10, make_long_tailed
