@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..classifier import FewStepsWarning
-from ..classifier._mixins import DeviceMixin, ThreadsMixin
+from ..classifier._mixins import DeviceMixin, RandomStateMixin, ThreadsMixin
 from ._base import NDInputMixin, cast_like
 
 __all__ = ["ConditionalVAEOverSampler", "LatentSMOTEOverSampler"]
@@ -202,6 +202,7 @@ class _AutoencoderOverSampler(NDInputMixin, BaseOverSampler):
     }
 
     _resolve_device = DeviceMixin._resolve_device
+    _rng_scope = RandomStateMixin._rng_scope
     _threads_scope = ThreadsMixin._threads_scope
 
     # ------------------------------------------------------------------ checks
@@ -272,12 +273,7 @@ class _AutoencoderOverSampler(NDInputMixin, BaseOverSampler):
         self._classes, labels = np.unique(y, return_inverse=True)
         self.device_ = self._resolve_device()
         seed = int(random_state.randint(np.iinfo(np.int32).max))
-        device = torch.device(self.device_)
-        devices = []
-        if device.type == "cuda":
-            devices = [device.index if device.index is not None else torch.cuda.current_device()]
-        with self._threads_scope(), torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+        with self._threads_scope(), self._rng_scope(seed):
             module = self._build(images).to(self.device_)
             data = self._to_device(images)
             start = time.perf_counter()
