@@ -870,7 +870,7 @@ class TauNormalization(_DecoupledClassifier):
         _replace_layer(net.module_, name, _TauNormalizedLinear(layer, tau, self.bias == "keep"))
 
     def _sync(self):
-        check_is_fitted(self, "estimator_")
+        super()._sync()
         # tau and bias may have been changed by set_params since fit: check them again and apply them.
         # tau="auto" set after a fit with a number has chosen nothing: it needs a refit.
         self._validate_params()
