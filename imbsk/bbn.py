@@ -456,7 +456,7 @@ class BBNClassifier(CNNClassifier):
         """skorch's hook: the classifier's set-up; the ``alpha`` schedule starts at this fit's first epoch."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self.bbn_first_epoch_ = len(self.history)
-        self.reversed_counts_t_ = None
+        self.reversed_counts_t_ = torch.zeros(len(self.classes_), dtype=torch.int64, device=self.device_)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         """skorch's hook: sets the epoch's ``alpha`` (``bbn_alpha_``) and records it in ``history_``."""
@@ -467,10 +467,7 @@ class BBNClassifier(CNNClassifier):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """skorch's hook: keeps ``reversed_class_counts_`` and frees the reversed sampler's device tensors."""
-        counts = getattr(self, "reversed_counts_t_", None)
-        self.reversed_class_counts_ = (
-            counts.cpu().numpy() if counts is not None else np.zeros(len(self.classes_), dtype=np.int64)
-        )
+        self.reversed_class_counts_ = self.reversed_counts_t_.cpu().numpy()
         # Device tensors needed only while training.
         for name in ("reversed_data_", "reversed_sampler_", "reversed_order_", "reversed_counts_t_"):
             self.__dict__.pop(name, None)
@@ -490,8 +487,7 @@ class BBNClassifier(CNNClassifier):
         if data.indices is not None:
             idx = data.indices[idx]
         Xr, yr = data.X.index_select(0, idx), data.y.index_select(0, idx)
-        counts = torch.bincount(yr, minlength=len(self.classes_))
-        self.reversed_counts_t_ = counts if self.reversed_counts_t_ is None else self.reversed_counts_t_ + counts
+        self.reversed_counts_t_ += torch.bincount(yr, minlength=len(self.classes_))
         return Xr, yr
 
     def train_step_single(self, batch, **fit_params):
