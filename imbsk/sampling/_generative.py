@@ -285,8 +285,7 @@ class _AutoencoderOverSampler(NDInputMixin, BaseOverSampler):
                 new_X, new_y = self._generate(data, y, count, random_state)
             finally:
                 self.autoencoder_ = module.cpu()
-        new_X = new_X[:, 0] if X.ndim == 3 else new_X
-        return np.concatenate([X, new_X]), np.concatenate([y, new_y])
+        return np.concatenate([X, self._output_shape(new_X)]), np.concatenate([y, new_y])
 
     def _train(self, module, data, labels, random_state):
         n = len(data)
