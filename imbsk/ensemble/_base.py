@@ -221,7 +221,8 @@ class BaseUnderSamplingEnsemble(ClassifierMixin, BaseEstimator):
 
         rng = check_random_state(self.random_state)
         seeds = rng.randint(_MAX_SEED, size=self.n_estimators)
-        proba = None  # running mean of the members' probabilities on the training rows
+        # Running mean of the members' probabilities on the rows rated so far (unused by the first round).
+        proba = np.zeros((X.shape[0], len(self.classes_)))
         self.estimators_, self.estimators_samples_ = [], []
         for i, seed in enumerate(seeds):
             round_rng = np.random.RandomState(seed)
@@ -231,17 +232,13 @@ class BaseUnderSamplingEnsemble(ClassifierMixin, BaseEstimator):
             self.estimators_.append(member)
             self.estimators_samples_.append(rows)
             if i + 1 < self.n_estimators:
-                proba = self._update_proba(proba, i, member, X, self._rows_to_rate(state))
+                self._update_proba(proba, i, member, X, self._rows_to_rate(state))
         return self
 
     def _update_proba(self, proba, i, member, X, rows):
-        """Mean of the probabilities of members ``0..i`` on ``rows``; other rows are left as they are."""
-        if proba is None:
-            proba = np.zeros((X.shape[0], len(self.classes_)))
-        if len(rows) == 0:  # no class is reduced: nothing to rate
-            return proba
-        proba[rows] = (proba[rows] * i + member_proba(member, _safe_indexing(X, rows), self.classes_)) / (i + 1)
-        return proba
+        """Make ``proba[rows]`` the mean of the probabilities of members ``0..i``; other rows stay as they are."""
+        if len(rows):  # empty when no class is reduced: nothing to rate
+            proba[rows] = (proba[rows] * i + member_proba(member, _safe_indexing(X, rows), self.classes_)) / (i + 1)
 
     def _start_rounds(self, codes, target):
         """State the rounds share: ``codes`` (class code of every row) and ``target`` (code -> count to keep)."""
