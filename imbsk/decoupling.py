@@ -1035,22 +1035,22 @@ class MiSLAS(_DecoupledClassifier):
                                                 self.smooth_shape)
         epsilon = torch.as_tensor(self.smoothing_, dtype=torch.float32, device=device)
         scale = float(getattr(net, "logit_scale_", 1.0))
-        head = copy.deepcopy(layer)
-        for p in head.parameters():
+        # net is already a copy of the stage-one network: its last layer is trained in place.
+        for p in layer.parameters():
             p.requires_grad_(True)
         scales = nn.Parameter(torch.ones(layer.out_features, device=device))
         batch_norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         seed = self._seed()
         if self.shift_bn and batch_norms:
-            logits_fn = self._shifted_bn_logits(net, dataset, layer, head, scales, scale, batch_norms, seed)
+            logits_fn = self._shifted_bn_logits(net, dataset, layer, scales, scale, batch_norms, seed)
         else:
             feats = self._features(net, dataset, name, layer)
 
             def logits_fn(idx):
-                return head(feats[idx]) * scales * scale
+                return layer(feats[idx]) * scales * scale
 
         groups = [
-            {"params": list(head.parameters()), "lr": self.lr * self.lr_factor},
+            {"params": list(layer.parameters()), "lr": self.lr * self.lr_factor},
             {"params": [scales], "lr": self.lr},
         ]
         try:
@@ -1061,10 +1061,10 @@ class MiSLAS(_DecoupledClassifier):
         finally:
             module.eval()
         self.scales_ = scales.detach().cpu().numpy().astype(float)
-        _replace_layer(module, name, _ScaledLinear(head, scales))
+        _replace_layer(module, name, _ScaledLinear(layer, scales))
 
     @staticmethod
-    def _shifted_bn_logits(net, dataset, layer, head, scales, scale, batch_norms, seed):
+    def _shifted_bn_logits(net, dataset, layer, scales, scale, batch_norms, seed):
         """Logits of a batch from a forward pass with the batch-norm layers (only) in training mode."""
         module = net.module_
         module.eval()
@@ -1088,6 +1088,6 @@ class MiSLAS(_DecoupledClassifier):
             finally:
                 handle.remove()
             feats = captured.pop().flatten(1)
-            return head(feats) * scales * scale
+            return layer(feats) * scales * scale
 
         return logits_fn
