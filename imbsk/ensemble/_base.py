@@ -241,9 +241,8 @@ class BaseUnderSamplingEnsemble(ClassifierMixin, BaseEstimator):
             proba[rows] = (proba[rows] * i + member_proba(member, _safe_indexing(X, rows), self.classes_)) / (i + 1)
 
     def _start_rounds(self, codes, target):
-        """State the rounds share: ``codes`` (class code of every row) and ``target`` (code -> count to keep)."""
-        return {"codes": codes, "target": target, "class_rows": {c: np.flatnonzero(codes == c) for c in range(
-            len(self.classes_))}}
+        """State the rounds share: ``target`` (code -> count to keep) and the rows of each class code in ``codes``."""
+        return {"target": target, "class_rows": {c: np.flatnonzero(codes == c) for c in range(len(self.classes_))}}
 
     def _rows_to_rate(self, state):
         """Rows whose hardness a later round needs: those of the classes being reduced."""
