@@ -644,7 +644,6 @@ class ClassifierRetraining(_BalancedLastLayerTraining):
         _replace_layer(net.module_, name, new)
 
 
-
 @_shared_docs
 class LearnableWeightScaling(_BalancedLastLayerTraining):
     """Learnable weight scaling (LWS): learn one scale per class on top of the frozen last layer.
@@ -693,7 +692,6 @@ class LearnableWeightScaling(_BalancedLastLayerTraining):
         _replace_layer(net.module_, name, _ScaledLinear(layer, scales))
 
 
-
 #: Values of ``tau`` that ``TauNormalization(tau="auto")`` chooses from: 0, 0.1, ..., 2 (the sweep of Kang et
 #: al.'s reference code).
 TAU_GRID = np.round(np.linspace(0.0, 2.0, 21), 2)
@@ -730,6 +728,7 @@ def _adjusted_logits(net, logits):
         logits = logits - net.tau * torch.log(torch.as_tensor(net.class_prior_, dtype=logits.dtype,
                                                               device=logits.device))
     return logits
+
 
 @_shared_docs
 class TauNormalization(_DecoupledClassifier):
@@ -881,7 +880,6 @@ class TauNormalization(_DecoupledClassifier):
         head.keep_bias = self.bias == "keep"
 
 
-
 @_shared_docs
 class NearestClassMean(_DecoupledClassifier):
     """Nearest class mean (NCM) on L2-normalised features.
@@ -917,7 +915,6 @@ class NearestClassMean(_DecoupledClassifier):
         centroids = sums / torch.as_tensor(self.class_counts_, dtype=feats.dtype, device=feats.device)[:, None]
         self.centroids_ = centroids.cpu().numpy()
         _replace_layer(net.module_, name, _NearestMeanHead(centroids))
-
 
 
 @_shared_docs
