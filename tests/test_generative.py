@@ -382,6 +382,8 @@ def test_cvae_sample_any_class_reproducibly(cvae_resampled):
     assert dark.shape == (5, 1, 8, 8) and dark.dtype == np.uint8
     assert dark.mean() < X[y == 1].mean() - 50  # class 0 is the dark one
     np.testing.assert_array_equal(dark, sampler.sample(5, 0, random_state=1))
+    empty = sampler.sample(0, 0)
+    assert empty.shape == (0, 1, 8, 8) and empty.dtype == np.uint8
     with pytest.raises(ValueError, match=r"klass=7 is not one of the fitted classes \[0, 1\]"):
         sampler.sample(2, 7)
     with pytest.raises(ValueError, match="n_samples must be a non-negative int"):

@@ -766,7 +766,8 @@ class ConditionalVAEOverSampler(_AutoencoderOverSampler):
         # Codes drawn on the CPU from random_state, so that the same seed gives the same samples anywhere.
         z = torch.from_numpy(check_random_state(random_state).standard_normal((n_samples, self._latent_dim)))
         label = int(np.flatnonzero(self._classes == klass)[0])
-        parts = []
+        # An empty list would make np.concatenate fail: sample(0, ...) gives an empty array.
+        parts = [np.empty((0,) + tuple(self._sample_shape_), dtype=np.float32)]
         for i in range(0, n_samples, _INFER_BATCH):
             zb = z[i:i + _INFER_BATCH].to(device=device, dtype=torch.float32)
             labels = torch.full((len(zb),), label, dtype=torch.long, device=device)
