@@ -44,6 +44,11 @@ mixup      ``Mixup(alpha=1.0)`` as a batch transform
 mislas     mixup training, then ``MiSLAS`` (label-aware smoothing, shifted batch norm; 10 epochs)
 mwn        ``MetaWeightClassifier`` (10 meta images a class, held out of training)
 bbn        ``BBNClassifier``
+underbag   ``imbsk.ensemble.BalancedBaggingClassifier``: 10 networks, each on every rare image and as many
+           majority images drawn without replacement (under-bagging, 500:500 on cat vs dog), with
+           ``augment="default"``; probabilities averaged. ``--epochs`` is each member's
+spe        ``imbsk.ensemble.SelfPacedEnsembleClassifier``: 10 such networks, the majority images of each
+           drawn by the self-paced hardness harmonisation of the ensemble so far
 ========== ==========================================================================================
 
 Base network: ``module="simple_cnn"`` (catdog) or ``"resnet32"`` (lt), or ``--module``,
@@ -84,8 +89,9 @@ from imbsk.sampling import AugmentedOverSampler, RandomOverSampler
 
 ROWS = (
     "none", "ros", "aug", "balanced", "sqrt", "weighted", "focal", "cb", "ldam_drw", "bsoftmax", "posthoc", "best",
-    "balanced_aug", "crt", "taunorm", "mixup", "mislas", "mwn", "bbn",
+    "balanced_aug", "crt", "taunorm", "mixup", "mislas", "mwn", "bbn", "underbag", "spe",
 )
+ENSEMBLE_SIZE = 10
 
 
 def load_task(data, task, ir, data_seed, subset):
@@ -185,6 +191,13 @@ def build_row(name, base, epochs, seed):
         from imbsk.bbn import BBNClassifier
 
         return BBNClassifier(**net.get_params(deep=False))
+    if name in ("underbag", "spe"):
+        from imbsk.ensemble import BalancedBaggingClassifier, SelfPacedEnsembleClassifier
+
+        member = net.set_params(augment="default")
+        if name == "underbag":
+            return BalancedBaggingClassifier(member, n_estimators=ENSEMBLE_SIZE, bootstrap=False, random_state=seed)
+        return SelfPacedEnsembleClassifier(member, n_estimators=ENSEMBLE_SIZE, random_state=seed)
     raise ValueError(f"unknown row {name!r}; choose from {', '.join(ROWS)}.")
 
 

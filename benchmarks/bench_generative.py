@@ -57,8 +57,8 @@ import time
 
 import numpy as np
 from _paths import print_report, resolve_device
-from bench_cifar import base_network, build_row
-from bench_novelty import TASKS, load_task, parse_task_args
+from bench_cifar import build_row
+from bench_novelty import TASKS, load_task, network, parse_task_args
 from imblearn.over_sampling import SMOTE
 from sklearn.metrics import balanced_accuracy_score, recall_score, roc_auc_score
 
@@ -83,7 +83,7 @@ def generative(args, seed, penalty_weight=1.0):
 
 def build(name, args, seed, n_train, n_rare):
     """The estimator of row ``name``; every network gets the same number of steps."""
-    net = base_network("catdog", args.epochs, seed, args.device)
+    net = network(args.epochs, seed, args.device, args.width)
     net.set_params(max_steps=args.epochs * math.ceil(n_train / BATCH_SIZE))
     if name == "gen":
         return make_pipeline(generative(args, seed), net)
@@ -144,7 +144,8 @@ def main():
 
     device = resolve_device(args.device)
     lines = [
-        f"Generative over-sampling on CIFAR-10 pairs, network budget {args.epochs} epochs of the imbalanced set "
+        f"Generative over-sampling on CIFAR-10 pairs, SimpleCNN width {args.width or 'default'}, "
+        f"network budget {args.epochs} epochs of the imbalanced set "
         f"(equal steps for every row), autoencoder {args.ae_epochs} epochs, width {args.ae_width}, latent "
         f"{args.latent_dim}, seeds {args.seeds}" + (f", subset {args.subset}" if args.subset else ""),
         "",

@@ -90,10 +90,16 @@ def deep_svdd(epochs, seed, device, pretrain=False):
                     lr=1e-4, weight_decay=5e-7, batch_size=128, device=device, random_state=seed)
 
 
-def build(name, epochs, seed, device):
+def network(epochs, seed, device, width=None):
+    """``bench_cifar.py``'s cat-vs-dog base network, with SimpleCNN's ``width`` if given."""
+    net = base_network("catdog", epochs, seed, device)
+    return net if width is None else net.set_params(module__width=width)
+
+
+def build(name, epochs, seed, device, width=None):
     """The estimator of row ``name``."""
     if name in NETWORK_ROWS:
-        return build_row(name, base_network("catdog", epochs, seed, device), epochs, seed)
+        return build_row(name, network(epochs, seed, device, width), epochs, seed)
     if name == "dsvdd":
         detector = deep_svdd(epochs, seed, device)
     elif name == "dsvdd_ae":
@@ -134,6 +140,8 @@ def parse_task_args(description, rows, epochs_help, add_arguments=None):
     parser.add_argument("--epochs", type=int, default=30, help=epochs_help)
     if add_arguments is not None:
         add_arguments(parser)
+    parser.add_argument("--width", type=int, default=None,
+                        help="module__width of the SimpleCNN network rows (default: SimpleCNN's own)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--subset", type=int, default=0, help="smoke test: N training and N test images")
@@ -162,7 +170,7 @@ def main():
         for name in names:
             bal, auc, rec, t0 = [], [], [], time.perf_counter()
             for seed in args.seeds:
-                est = build(name, args.epochs, seed, args.device).fit(X, y)
+                est = build(name, args.epochs, seed, args.device, args.width).fit(X, y)
                 bal.append(balanced_accuracy_score(y_test, est.predict(X_test)))
                 auc.append(roc_auc_score(y_test == 1, rare_score(est, X_test)))
                 rec.append(recall_score(y_test, est.predict(X_test), pos_label=1, zero_division=0))
@@ -174,6 +182,7 @@ def main():
     device = resolve_device(args.device)
     lines = [
         f"One-class detectors and re-sampling on CIFAR-10 pairs, {args.epochs} epochs, seeds {args.seeds}"
+        + (f", network rows SimpleCNN width {args.width}" if args.width else "")
         + (f", subset {args.subset}" if args.subset else ""),
         "",
         "| task | row | test balanced accuracy | ROC AUC | rare recall | balanced accuracy per seed | "
