@@ -142,7 +142,10 @@ def stage_one(family, args, seed, n_train):
         # The same number of optimisation steps as the plain network, whatever the re-sampled size.
         steps = args.epochs * -(-n_train // 128)
         return make_pipeline(RandomOverSampler(random_state=seed), net.set_params(max_steps=steps))
-    return build_row(family, net, args.epochs, seed)
+    est = build_row(family, net, args.epochs, seed)
+    if family == "mwn":
+        est.set_params(meta_interval=args.mwn_interval)
+    return est
 
 
 def stage_two(kind, fitted, seed):
@@ -178,7 +181,8 @@ def run_family(family, rows, args, seed):
     cached = None
     if args.cache:
         tag = f"w{args.width}" if args.module == "simple_cnn" else args.module
-        cached = os.path.join(args.cache, f"{family}_ir{args.ir:g}_e{args.epochs}_{tag}_s{seed}.pkl")
+        name = f"mwn{args.mwn_interval}" if family == "mwn" and args.mwn_interval != 1 else family
+        cached = os.path.join(args.cache, f"{name}_ir{args.ir:g}_e{args.epochs}_{tag}_s{seed}.pkl")
     if cached and os.path.exists(cached):
         with open(cached, "rb") as f:
             fitted, one_cpu, one_wall = pickle.load(f)
@@ -209,6 +213,7 @@ def run_family(family, rows, args, seed):
         recall = [float(np.mean(pred[y_test == c] == c)) for c in np.unique(y_test)]
         records.append({
             "row": row, "seed": seed, "ir": args.ir, "epochs": args.epochs, "width": args.width,
+            "meta_interval": args.mwn_interval if row == "mwn" else None,
             "network": network_name(args), "device": args.device,
             "bacc": float(balanced_accuracy_score(y_test, pred)), "recall": recall,
             "tau": float(est.tau) if kind in ("taunorm", "taunorm_val", "posthoc") else None,
@@ -272,6 +277,9 @@ def main():
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--jobs", type=int, default=1, help="fits run side by side, one torch thread each")
     parser.add_argument("--log", required=True, help="JSON-lines file the results are appended to")
+    parser.add_argument("--mwn-interval", type=int, default=1,
+                        help="meta_interval of the mwn row (the paper's: 1, a meta step every step; 2 halves its "
+                             "extra cost)")
     parser.add_argument("--cache", default=None,
                         help="folder for fitted stage-one networks, so stage-two rows added later reuse them "
                              "(pickles of networks trained on CIFAR: keep them out of the repository)")
