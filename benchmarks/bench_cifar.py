@@ -45,8 +45,8 @@ mislas     mixup training, then ``MiSLAS`` (label-aware smoothing, shifted batch
 mwn        ``MetaWeightClassifier`` (10 meta images a class, held out of training)
 bbn        ``BBNClassifier``
 underbag   ``imbsk.ensemble.BalancedBaggingClassifier``: 10 networks, each on every rare image and as many
-           majority images drawn without replacement (under-bagging, 500:500 on cat vs dog), with
-           ``augment="default"``; probabilities averaged. ``--epochs`` is each member's
+           majority images drawn without replacement (``bootstrap=False``: under-bagging, 500:500 on cat vs
+           dog), with ``augment="default"``; probabilities averaged. ``--epochs`` is each member's budget
 spe        ``imbsk.ensemble.SelfPacedEnsembleClassifier``: 10 such networks, the majority images of each
            drawn by the self-paced hardness harmonisation of the ensemble so far
 ========== ==========================================================================================
