@@ -178,7 +178,7 @@ def _python_scalar(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-class _AutoencoderOverSampler(NDInputMixin, BaseOverSampler):
+class _AutoencoderOverSampler(NDInputMixin, RandomStateMixin, ThreadsMixin, BaseOverSampler):
     """What the generative over-samplers share: input checks, scaling to [0, 1], device, training loop.
 
     A subclass builds its network (``_build``), gives the loss of one training step (``_step_loss``) and
@@ -201,9 +201,8 @@ class _AutoencoderOverSampler(NDInputMixin, BaseOverSampler):
         "random_state": ["random_state"],
     }
 
+    # Only the device lookup of DeviceMixin: the rest of it is skorch's (initialize, load_params, pickling).
     _resolve_device = DeviceMixin._resolve_device
-    _rng_scope = RandomStateMixin._rng_scope
-    _threads_scope = ThreadsMixin._threads_scope
 
     # ------------------------------------------------------------------ checks
     def _check_params(self, X, y):
